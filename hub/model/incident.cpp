@@ -1,0 +1,88 @@
+#include "hub/model/incident.hpp"
+
+#include <array>
+#include <utility>
+
+#include "hub/model/result.hpp"
+
+namespace deit {
+
+std::string Error::describe() const {
+  std::string out;
+  if (!field.empty()) out += field + ": ";
+  out += message;
+  if (line > 0) out += " (line " + std::to_string(line) + ", column " + std::to_string(column) + ")";
+  if (!rule.empty()) out += " [" + rule + "]";
+  return out;
+}
+
+}  // namespace deit
+
+namespace deit::model {
+namespace {
+
+// One table per enum keeps the text forms in a single place for both directions.
+template <typename E, std::size_t N>
+using Names = std::array<std::pair<E, std::string_view>, N>;
+
+constexpr Names<AgencyKind, 3> kAgencyKinds{{{AgencyKind::police, "police"},
+                                             {AgencyKind::fire, "fire"},
+                                             {AgencyKind::ambulance, "ambulance"}}};
+constexpr Names<MessageType, 4> kMessageTypes{{{MessageType::create, "create"},
+                                               {MessageType::update, "update"},
+                                               {MessageType::close, "close"},
+                                               {MessageType::cancel, "cancel"}}};
+constexpr Names<TransferReason, 5> kReasons{{{TransferReason::misrouted, "misrouted"},
+                                             {TransferReason::assistance_request, "assistance-request"},
+                                             {TransferReason::information_only, "information-only"},
+                                             {TransferReason::buddy_overflow, "buddy-overflow"},
+                                             {TransferReason::transfer_back, "transfer-back"}}};
+constexpr Names<PoliceGrade, 4> kGrades{{{PoliceGrade::emergency, "emergency"},
+                                         {PoliceGrade::priority, "priority"},
+                                         {PoliceGrade::scheduled, "scheduled"},
+                                         {PoliceGrade::resolution_without_deployment, "resolution-without-deployment"}}};
+constexpr Names<ProtectiveMarking, 2> kMarkings{{{ProtectiveMarking::official, "OFFICIAL"},
+                                                 {ProtectiveMarking::official_sensitive, "OFFICIAL-SENSITIVE"}}};
+constexpr Names<CallerRole, 4> kCallerRoles{{{CallerRole::victim, "victim"},
+                                             {CallerRole::witness, "witness"},
+                                             {CallerRole::third_party, "third-party"},
+                                             {CallerRole::other, "other"}}};
+constexpr Names<LocationSource, 6> kSources{{{LocationSource::caller, "caller"},
+                                             {LocationSource::aml, "aml"},
+                                             {LocationSource::eisec, "eisec"},
+                                             {LocationSource::gazetteer, "gazetteer"},
+                                             {LocationSource::operator_entered, "operator"},
+                                             {LocationSource::other, "other"}}};
+
+template <typename E, std::size_t N>
+std::string_view name_of(const Names<E, N>& names, E value) {
+  for (const auto& [e, s] : names)
+    if (e == value) return s;
+  return "?";
+}
+
+template <typename E, std::size_t N>
+std::optional<E> parse_name(const Names<E, N>& names, std::string_view text) {
+  for (const auto& [e, s] : names)
+    if (s == text) return e;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(AgencyKind v) { return name_of(kAgencyKinds, v); }
+std::string_view to_string(MessageType v) { return name_of(kMessageTypes, v); }
+std::string_view to_string(TransferReason v) { return name_of(kReasons, v); }
+std::string_view to_string(PoliceGrade v) { return name_of(kGrades, v); }
+std::string_view to_string(ProtectiveMarking v) { return name_of(kMarkings, v); }
+std::string_view to_string(CallerRole v) { return name_of(kCallerRoles, v); }
+std::string_view to_string(LocationSource v) { return name_of(kSources, v); }
+std::optional<AgencyKind> parse_agency_kind(std::string_view s) { return parse_name(kAgencyKinds, s); }
+std::optional<MessageType> parse_message_type(std::string_view s) { return parse_name(kMessageTypes, s); }
+std::optional<TransferReason> parse_transfer_reason(std::string_view s) { return parse_name(kReasons, s); }
+std::optional<PoliceGrade> parse_police_grade(std::string_view s) { return parse_name(kGrades, s); }
+std::optional<ProtectiveMarking> parse_protective_marking(std::string_view s) { return parse_name(kMarkings, s); }
+std::optional<CallerRole> parse_caller_role(std::string_view s) { return parse_name(kCallerRoles, s); }
+std::optional<LocationSource> parse_location_source(std::string_view s) { return parse_name(kSources, s); }
+
+}  // namespace deit::model
