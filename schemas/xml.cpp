@@ -1,0 +1,474 @@
+#include "schemas/xml.hpp"
+
+#include <xercesc/framework/MemBufInputSource.hpp>
+#include <xercesc/framework/XMLGrammarPoolImpl.hpp>
+#include <xercesc/sax/EntityResolver.hpp>
+#include <xercesc/sax/ErrorHandler.hpp>
+#include <xercesc/sax/Locator.hpp>
+#include <xercesc/sax/SAXParseException.hpp>
+#include <xercesc/sax2/Attributes.hpp>
+#include <xercesc/sax2/ContentHandler.hpp>
+#include <xercesc/sax2/LexicalHandler.hpp>
+#include <xercesc/sax2/SAX2XMLReader.hpp>
+#include <xercesc/sax2/XMLReaderFactory.hpp>
+#include <xercesc/util/OutOfMemoryException.hpp>
+#include <xercesc/util/PlatformUtils.hpp>
+#include <xercesc/util/SecurityManager.hpp>
+#include <xercesc/util/XMLException.hpp>
+#include <xercesc/util/XMLUni.hpp>
+#include <xercesc/validators/common/Grammar.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+namespace deit::xml {
+
+namespace x = xercesc;
+
+namespace {
+
+void ensure_xerces_initialised() {
+  // Xerces is initialised once for the process and never terminated: parsers live in
+  // thread-local caches until their threads end.
+  static std::once_flag once;
+  std::call_once(once, [] { x::XMLPlatformUtils::Initialize(); });
+}
+
+// UTF-16 (XMLCh) to UTF-8 without the transcoder service: this runs for every name and
+// text node, so it is kept simple and allocation-light.
+void append_utf8(std::string& out, const XMLCh* s, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t c = s[i];
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
+      c = 0x10000 + ((c - 0xD800) << 10) + (s[i + 1] - 0xDC00);
+      ++i;
+    }
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+}
+
+std::string utf8(const XMLCh* s) {
+  std::string out;
+  if (s) append_utf8(out, s, x::XMLString::stringLen(s));
+  return out;
+}
+
+// Refuses every entity and external resource at parse time; at schema load time,
+// resolves imports and includes from the set's own in-memory XSDs only.
+class ClosedResolver final : public x::EntityResolver {
+ public:
+  explicit ClosedResolver(const std::vector<std::pair<std::string, std::string>>* sources = nullptr)
+      : sources_(sources) {}
+  x::InputSource* resolveEntity(const XMLCh* const, const XMLCh* const system_id) override {
+    std::string wanted = utf8(system_id);
+    auto slash = wanted.find_last_of('/');
+    if (slash != std::string::npos) wanted.erase(0, slash + 1);
+    if (sources_) {
+      for (const auto& [name, text] : *sources_) {
+        if (name == wanted) {
+          return new x::MemBufInputSource(reinterpret_cast<const XMLByte*>(text.data()), text.size(),
+                                          name.c_str(), false);
+        }
+      }
+    }
+    throw x::SAXException("external resources are not allowed");
+  }
+
+ private:
+  const std::vector<std::pair<std::string, std::string>>* sources_;
+};
+
+struct ParseFailure {};
+
+// Builds the Element tree, enforces the depth limit, forbids DOCTYPE and records the
+// first error with the path of the element being read.
+class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, public x::LexicalHandler {
+ public:
+  explicit TreeBuilder(int max_depth) : max_depth_(max_depth) {}
+
+  Element root;
+  std::optional<Error> first_error;
+
+  void reset(int max_depth) {
+    max_depth_ = max_depth;
+    root = Element{};
+    stack_.clear();
+    first_error.reset();
+    locator_ = nullptr;
+  }
+
+  std::string path() const {
+    std::string p;
+    for (const Element* e : stack_) p += "/" + e->name;
+    return p.empty() ? "/" : p;
+  }
+
+  void fail(std::string rule, std::string message, int line, int column) {
+    if (first_error) return;
+    Error e = Error::make(std::move(rule), std::move(message), path());
+    e.line = line;
+    e.column = column;
+    first_error = std::move(e);
+  }
+
+  int line() const { return locator_ ? static_cast<int>(locator_->getLineNumber()) : 0; }
+  int column() const { return locator_ ? static_cast<int>(locator_->getColumnNumber()) : 0; }
+
+  // ContentHandler
+  void setDocumentLocator(const x::Locator* const locator) override { locator_ = locator; }
+  void startDocument() override {}
+  void endDocument() override {}
+  void startPrefixMapping(const XMLCh* const, const XMLCh* const) override {}
+  void endPrefixMapping(const XMLCh* const) override {}
+  void skippedEntity(const XMLCh* const) override {}
+  void processingInstruction(const XMLCh* const, const XMLCh* const) override {}
+  void ignorableWhitespace(const XMLCh* const, const XMLSize_t) override {}
+
+  void startElement(const XMLCh* const uri, const XMLCh* const localname, const XMLCh* const,
+                    const x::Attributes& attrs) override {
+    if (static_cast<int>(stack_.size()) >= max_depth_) {
+      fail("depth", "elements are nested more than " + std::to_string(max_depth_) + " deep", line(), column());
+      throw x::SAXException("depth limit");
+    }
+    Element* e;
+    if (stack_.empty()) {
+      e = &root;
+    } else {
+      stack_.back()->children.emplace_back();
+      e = &stack_.back()->children.back();
+    }
+    e->name = utf8(localname);
+    e->ns = utf8(uri);
+    e->line = line();
+    e->column = column();
+    const XMLSize_t n = attrs.getLength();
+    e->attributes.reserve(n);
+    for (XMLSize_t i = 0; i < n; ++i) e->attributes.emplace_back(utf8(attrs.getLocalName(i)), utf8(attrs.getValue(i)));
+    stack_.push_back(e);
+  }
+
+  void endElement(const XMLCh* const, const XMLCh* const, const XMLCh* const) override { stack_.pop_back(); }
+
+  void characters(const XMLCh* const chars, const XMLSize_t length) override {
+    if (!stack_.empty()) append_utf8(stack_.back()->text, chars, length);
+  }
+
+  // ErrorHandler: stop at the first error so the partner sees the cause, not its echoes.
+  void warning(const x::SAXParseException&) override {}
+  void error(const x::SAXParseException& e) override { record(e, "schema"); }
+  void fatalError(const x::SAXParseException& e) override { record(e, "well-formed"); }
+  void resetErrors() override {}
+
+  // LexicalHandler: a DOCTYPE is the door to DTDs and entity expansion; keep it shut.
+  void startDTD(const XMLCh* const, const XMLCh* const, const XMLCh* const) override {
+    fail("doctype", "DOCTYPE declarations are not allowed", line(), column());
+    throw x::SAXException("doctype");
+  }
+  void endDTD() override {}
+  void startEntity(const XMLCh* const) override {}
+  void endEntity(const XMLCh* const) override {}
+  void startCDATA() override {}
+  void endCDATA() override {}
+  void comment(const XMLCh* const, const XMLSize_t) override {}
+
+ private:
+  void record(const x::SAXParseException& e, const char* rule) {
+    fail(rule, utf8(e.getMessage()), static_cast<int>(e.getLineNumber()), static_cast<int>(e.getColumnNumber()));
+    throw x::SAXException("stop");
+  }
+
+  int max_depth_;
+  std::vector<Element*> stack_;
+  const x::Locator* locator_ = nullptr;
+};
+
+std::atomic<std::uint64_t> next_set_id{1};
+
+}  // namespace
+
+struct SchemaSet::Impl {
+  std::uint64_t id = next_set_id++;
+  std::unique_ptr<x::XMLGrammarPoolImpl> pool;
+  std::vector<std::string> namespaces;
+  x::SecurityManager security;
+
+  ~Impl() = default;
+};
+
+namespace {
+
+struct CachedParser {
+  std::shared_ptr<SchemaSet::Impl> keep_alive;  // the pool must outlive its parsers
+  std::unique_ptr<TreeBuilder> builder;
+  std::unique_ptr<ClosedResolver> resolver;
+  std::unique_ptr<x::SAX2XMLReader> reader;
+};
+
+void set_secure_features(x::SAX2XMLReader& r, x::SecurityManager* security) {
+  r.setFeature(x::XMLUni::fgSAX2CoreNameSpaces, true);
+  r.setFeature(x::XMLUni::fgSAX2CoreNameSpacePrefixes, false);
+  r.setFeature(x::XMLUni::fgSAX2CoreValidation, true);
+  r.setFeature(x::XMLUni::fgXercesDynamic, false);
+  r.setFeature(x::XMLUni::fgXercesSchema, true);
+  r.setFeature(x::XMLUni::fgXercesSchemaFullChecking, false);
+  r.setFeature(x::XMLUni::fgXercesLoadExternalDTD, false);
+  r.setFeature(x::XMLUni::fgXercesDisableDefaultEntityResolution, true);
+  r.setFeature(x::XMLUni::fgXercesIdentityConstraintChecking, true);
+  r.setFeature(x::XMLUni::fgXercesHandleMultipleImports, true);
+  r.setProperty(x::XMLUni::fgXercesSecurityManager, security);
+}
+
+}  // namespace
+
+SchemaSet::SchemaSet(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SchemaSet::~SchemaSet() = default;
+
+Result<std::shared_ptr<const SchemaSet>> SchemaSet::load(const std::vector<SchemaSource>& schemas) {
+  ensure_xerces_initialised();
+  auto impl = std::make_shared<Impl>();
+  impl->pool = std::make_unique<x::XMLGrammarPoolImpl>(x::XMLPlatformUtils::fgMemoryManager);
+  impl->security.setEntityExpansionLimit(100);
+
+  std::vector<std::pair<std::string, std::string>> sources;
+  for (const auto& s : schemas) sources.emplace_back(s.system_id, std::string(s.text));
+
+  TreeBuilder builder(1000);
+  ClosedResolver resolver(&sources);
+  std::unique_ptr<x::SAX2XMLReader> reader(
+      x::XMLReaderFactory::createXMLReader(x::XMLPlatformUtils::fgMemoryManager, impl->pool.get()));
+  set_secure_features(*reader, &impl->security);
+  reader->setFeature(x::XMLUni::fgXercesSchemaFullChecking, true);
+  reader->setErrorHandler(&builder);
+  reader->setEntityResolver(&resolver);
+
+  for (const auto& [name, text] : sources) {
+    builder.reset(1000);
+    x::MemBufInputSource input(reinterpret_cast<const XMLByte*>(text.data()), text.size(), name.c_str(), false);
+    try {
+      if (!reader->loadGrammar(input, x::Grammar::SchemaGrammarType, true)) {
+        return Error::make("schema-load", "could not compile schema " + name);
+      }
+    } catch (const x::SAXException&) {
+    } catch (const x::XMLException& e) {
+      return Error::make("schema-load", name + ": " + utf8(e.getMessage()));
+    }
+    if (builder.first_error) {
+      Error e = *builder.first_error;
+      e.field = name;
+      return e;
+    }
+  }
+  for (const auto& s : schemas) impl->namespaces.push_back(s.target_namespace);
+  impl->pool->lockPool();
+  return std::shared_ptr<const SchemaSet>(new SchemaSet(std::move(impl)));
+}
+
+Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits) const {
+  if (document.size() > limits.max_bytes) {
+    return Error::make("size", "document is " + std::to_string(document.size()) + " bytes; the limit is " +
+                                   std::to_string(limits.max_bytes));
+  }
+  if (document.empty()) return Error::make("well-formed", "document is empty");
+
+  thread_local std::unordered_map<std::uint64_t, CachedParser> parsers;
+  CachedParser& p = parsers[impl_->id];
+  if (!p.reader) {
+    p.keep_alive = impl_;
+    p.builder = std::make_unique<TreeBuilder>(limits.max_depth);
+    p.resolver = std::make_unique<ClosedResolver>();
+    p.reader.reset(x::XMLReaderFactory::createXMLReader(x::XMLPlatformUtils::fgMemoryManager, impl_->pool.get()));
+    set_secure_features(*p.reader, &impl_->security);
+    // Only grammars already in the locked pool; schemaLocation hints are ignored.
+    p.reader->setFeature(x::XMLUni::fgXercesUseCachedGrammarInParse, true);
+    p.reader->setFeature(x::XMLUni::fgXercesLoadSchema, false);
+    p.reader->setContentHandler(p.builder.get());
+    p.reader->setErrorHandler(p.builder.get());
+    p.reader->setLexicalHandler(p.builder.get());
+    p.reader->setEntityResolver(p.resolver.get());
+  }
+  TreeBuilder& b = *p.builder;
+  b.reset(limits.max_depth);
+
+  x::MemBufInputSource input(reinterpret_cast<const XMLByte*>(document.data()), document.size(), "document", false);
+  try {
+    p.reader->parse(input);
+  } catch (const x::SAXException&) {
+  } catch (const x::XMLException& e) {
+    b.fail("well-formed", utf8(e.getMessage()), static_cast<int>(e.getSrcLine()), 0);
+  } catch (const x::OutOfMemoryException&) {
+    b.fail("size", "document too large to parse", 0, 0);
+  }
+  if (b.first_error) return *b.first_error;
+
+  bool known_namespace = false;
+  for (const auto& ns : impl_->namespaces) known_namespace |= (ns == b.root.ns);
+  if (!known_namespace) {
+    Error e = Error::make("namespace",
+                          "root element '" + b.root.name + "' in namespace '" + b.root.ns + "' is not a known format",
+                          "/" + b.root.name);
+    e.line = b.root.line;
+    e.column = b.root.column;
+    return e;
+  }
+  return std::move(b.root);
+}
+
+// ---- Element ----
+
+const Element* Element::child(std::string_view local_name) const {
+  for (const auto& c : children)
+    if (c.name == local_name) return &c;
+  return nullptr;
+}
+
+std::vector<const Element*> Element::children_named(std::string_view local_name) const {
+  std::vector<const Element*> out;
+  for (const auto& c : children)
+    if (c.name == local_name) out.push_back(&c);
+  return out;
+}
+
+std::string_view Element::child_text(std::string_view local_name) const {
+  const Element* c = child(local_name);
+  return c ? std::string_view(c->text) : std::string_view();
+}
+
+std::string_view Element::attribute(std::string_view local_name) const {
+  for (const auto& [k, v] : attributes)
+    if (k == local_name) return v;
+  return {};
+}
+
+bool Element::has_attribute(std::string_view local_name) const {
+  for (const auto& [k, v] : attributes)
+    if (k == local_name) return true;
+  return false;
+}
+
+// ---- Writer ----
+
+void append_escaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out.push_back(c);
+    }
+  }
+}
+
+void Writer::declaration() { out_ += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"; }
+
+void Writer::open(std::string_view name,
+                  std::initializer_list<std::pair<std::string_view, std::string_view>> attributes) {
+  out_ += '<';
+  out_ += name;
+  for (const auto& [k, v] : attributes) {
+    if (v.empty()) continue;
+    out_ += ' ';
+    out_ += k;
+    out_ += "=\"";
+    append_escaped(out_, v);
+    out_ += '"';
+  }
+  out_ += '>';
+  open_.emplace_back(name);
+  inline_text_ = false;
+}
+
+void Writer::close() {
+  out_ += "</";
+  out_ += open_.back();
+  out_ += '>';
+  open_.pop_back();
+}
+
+void Writer::leaf(std::string_view name, std::string_view text,
+                  std::initializer_list<std::pair<std::string_view, std::string_view>> attributes) {
+  open(name, attributes);
+  append_escaped(out_, text);
+  close();
+}
+
+void Writer::optional_leaf(std::string_view name, std::string_view text) {
+  if (!text.empty()) leaf(name, text);
+}
+
+void Writer::raw_text(std::string_view text) { append_escaped(out_, text); }
+
+// ---- text helpers ----
+
+std::pair<int, int> line_column_at(std::string_view text, std::size_t offset) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+bool is_valid_utf8(std::string_view text, std::size_t* bad_offset) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  auto bad = [&] {
+    if (bad_offset) *bad_offset = i;
+    return false;
+  };
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return bad();
+    }
+    if (i + len > n) return bad();
+    for (int k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return bad();
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return bad();
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace deit::xml

@@ -1,0 +1,159 @@
+#include "adapters/deit/deit_adapter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <atomic>
+
+using namespace deit;
+using namespace deit::adapters;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const Adapter& adapter() {
+  static auto a = make_deit_adapter();
+  EXPECT_TRUE(a.ok()) << (a.ok() ? "" : a.error().describe());
+  return *a.value();
+}
+
+}  // namespace
+
+TEST(DeitAdapter, DecodesTheSampleIncident) {
+  auto d = adapter().decode(read_file(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml"));
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  const auto& m = d->message;
+  EXPECT_EQ(m.message_id, "HP-2026-000123-1");
+  EXPECT_EQ(m.sender_agency, "hertfordshire-police");
+  ASSERT_EQ(m.receiving_agencies.size(), 1u);
+  EXPECT_EQ(m.receiving_agencies[0], "hertfordshire-fire");
+  EXPECT_EQ(m.marking, model::ProtectiveMarking::official_sensitive);
+  EXPECT_EQ(m.incident.type.code, "RTC-INJURY");
+  EXPECT_EQ(m.incident.priority.police_grade, model::PoliceGrade::emergency);
+  EXPECT_TRUE(m.incident.priority.life_risk);
+  EXPECT_DOUBLE_EQ(*m.incident.location.latitude, 51.7398);
+  EXPECT_DOUBLE_EQ(*m.incident.location.uncertainty_m, 50);
+  ASSERT_TRUE(m.incident.caller.has_value());
+  EXPECT_TRUE(m.incident.caller->consent_to_update);
+  EXPECT_EQ(m.incident.persons.at(0).age, 34);
+  EXPECT_EQ(m.incident.resources_requested.at(0).count, 2);
+  EXPECT_TRUE(d->findings.empty());
+}
+
+TEST(DeitAdapter, EncodeDecodeRoundTripKeepsEveryField) {
+  model::IncidentMessage m;
+  m.message_id = "m-1";
+  m.transfer_id = "T-abc";
+  m.type = model::MessageType::update;
+  m.sequence = 7;
+  m.sender_agency = "bedfordshire-police";
+  m.receiving_agencies = {"hertfordshire-police", "east-of-england-ambulance"};
+  m.on_behalf_of = "thames-valley-police";
+  m.sender_reference = "BP-1";
+  m.shared_reference = "X-9";
+  m.reason = model::TransferReason::buddy_overflow;
+  m.call_received = "2026-11-23T08:00:00Z";
+  m.created = "2026-11-23T08:00:01Z";
+  m.sent = "2026-11-23T08:00:02Z";
+  m.marking = model::ProtectiveMarking::official;
+  auto& i = m.incident;
+  i.type_summary = "Concern for safety <&> \"quotes\" 'apos'";
+  i.type = {"nsir", "CFS", "Concern for safety"};
+  i.qualifiers = {{"nsir", "QMH", "Mental health"}};
+  i.priority = {model::PoliceGrade::priority, 2, "P2", true, true};
+  i.status = "open";
+  i.location.text = "Flat 2, 12 High St";
+  i.location.address = {"Flat 2", "12", "High Street", "", "St Albans", "Hertfordshire", "AL1 3EX"};
+  i.location.uprn = 100080123456ULL;
+  i.location.usrn = 45600123;
+  i.location.latitude = 51.7520;
+  i.location.longitude = -0.3394;
+  i.location.uncertainty_m = 12.5;
+  i.location.easting = 514693.1;
+  i.location.northing = 207134.9;
+  i.location.source = model::LocationSource::aml;
+  i.caller = model::Caller{"A Caller", "+447700900000", model::CallerRole::third_party, true};
+  i.persons = {{"subject", "J Doe", 40, "tall", {"weapons", "violent"}}};
+  i.vehicles = {{"AB12CDE", "Ford", "Focus", "blue", "dented"}};
+  i.hazards = {{"cylinders", "acetylene in garage"}};
+  i.log = {{"2026-11-23T08:00:00Z", "op1", "first entry", false}, {"2026-11-23T08:01:00Z", "op2", "clinical", true}};
+  i.resources_requested = {{"ambulance", 2, "two patients"}};
+  i.outcome = model::Outcome{"RESOLVED", "all safe"};
+  i.cancel_reason = "";
+
+  const std::string xml = encode_canonical(m);
+  auto d = adapter().decode(xml);
+  ASSERT_TRUE(d.ok()) << d.error().describe() << "\n" << xml;
+  EXPECT_EQ(d->message, m);
+}
+
+TEST(DeitAdapter, SchemaViolationNamesFieldLineAndColumn) {
+  std::string doc = read_file(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
+  const auto pos = doc.find("<policeGrade>emergency");
+  doc.replace(pos, std::string("<policeGrade>emergency").size(), "<policeGrade>urgent");
+  auto d = adapter().decode(doc);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "schema");
+  EXPECT_EQ(d.error().line, 20);
+  EXPECT_GT(d.error().column, 1);
+  EXPECT_NE(d.error().field.find("policeGrade"), std::string::npos) << d.error().describe();
+}
+
+TEST(DeitAdapter, MalformedXmlIsAWellFormednessError) {
+  auto d = adapter().decode(
+      "<incidentMessage xmlns=\"urn:deit-hub:incident:1\" schemaVersion=\"1.0\">\n  <messageId>x</messageID>");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "well-formed");
+  EXPECT_EQ(d.error().line, 2);
+}
+
+TEST(DeitAdapter, DoctypeAndEntitiesAreRefused) {
+  const std::string billion_laughs =
+      "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>"
+      "<incidentMessage xmlns=\"urn:deit-hub:incident:1\">&lol2;</incidentMessage>";
+  auto d = adapter().decode(billion_laughs);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "doctype");
+  const std::string xxe =
+      "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+      "<incidentMessage xmlns=\"urn:deit-hub:incident:1\">&e;</incidentMessage>";
+  d = adapter().decode(xxe);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "doctype");
+}
+
+TEST(DeitAdapter, DeepNestingIsRefused) {
+  std::string doc = "<incidentMessage xmlns=\"urn:deit-hub:incident:1\">";
+  for (int i = 0; i < 100; ++i) doc += "<a>";
+  auto d = adapter().decode(doc);
+  ASSERT_FALSE(d.ok());
+  // The schema refuses <a> before the depth limit is reached; either is a clean refusal.
+  EXPECT_TRUE(d.error().rule == "schema" || d.error().rule == "depth") << d.error().describe();
+}
+
+TEST(DeitAdapter, UnknownRootNamespaceIsRefused) {
+  auto d = adapter().decode("<foo xmlns=\"urn:other\"/>");
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(d.error().rule == "schema" || d.error().rule == "namespace") << d.error().describe();
+}
+
+TEST(DeitAdapter, ParsesConcurrentlyFromManyThreads) {
+  const std::string xml = read_file(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i)
+        if (adapter().decode(xml).ok()) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 800);
+}
