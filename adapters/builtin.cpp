@@ -1,8 +1,10 @@
 #include "adapters/adapter.hpp"
 #include "adapters/ambulance/ambulance_adapter.hpp"
 #include "adapters/builtin.hpp"
+#include "adapters/cap/cap_adapter.hpp"
 #include "adapters/deit/deit_adapter.hpp"
 #include "adapters/fire/fire_adapter.hpp"
+#include "adapters/mait/mait_adapter.hpp"
 #include "adapters/police/police_adapter.hpp"
 
 namespace deit::adapters {
@@ -18,6 +20,8 @@ Result<std::shared_ptr<const Registry>> builtin_registry(std::shared_ptr<Mapping
       &make_police_adapter,
       &make_fire_adapter,
       &make_ambulance_adapter,
+      &make_mait_adapter,
+      &make_cap_adapter,
   };
   for (Factory make : factories) {
     auto adapter = make(mappings);

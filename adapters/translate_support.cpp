@@ -1,5 +1,7 @@
 #include "adapters/translate_support.hpp"
 
+#include <ctime>
+
 namespace deit::adapters {
 
 using model::AgencyKind;
@@ -76,6 +78,15 @@ NativeValue<std::string> fire_priority_for(const MappingTables& tables, const mo
   const PriorityLevel* level = tables.level_of(p);
   if (level && !level->fire_priority.empty()) return {level->fire_priority, true};
   return {};
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 bool is_patient_role(std::string_view role) {

@@ -50,6 +50,9 @@ void not_carried(std::vector<Finding>& findings, bool present, std::string field
 // "scheme/code 'text'" for messages.
 std::string describe_code(const model::Code& code);
 
+// The current UTC time as RFC 3339 with seconds ("2026-11-23T08:15:02Z").
+std::string utc_now();
+
 // True when a person's role makes them a patient for the ambulance service.
 bool is_patient_role(std::string_view role);
 

@@ -232,6 +232,33 @@ IncidentMessage project(std::string_view format, const IncidentMessage& original
     });
     for (auto& p : i.persons)
       if (p.role == "patient" || p.role == "casualty" || p.role == "injured") p.warning_markers.clear();
+  } else if (format == "cap") {
+    m.transfer_id.clear();
+    m.sequence = 0;
+    m.on_behalf_of.clear();
+    m.shared_reference.clear();
+    m.reason = TransferReason::assistance_request;
+    m.call_received.clear();
+    m.created.clear();
+    for (auto& q : i.qualifiers) q.text.clear();
+    Location& l = i.location;
+    l.address = Bs7666Address{"", "", "", "", "", "", l.address.postcode};
+    l.source.reset();
+    if (!(l.latitude && l.longitude)) {
+      l.latitude.reset();
+      l.longitude.reset();
+      l.uncertainty_m.reset();
+    }
+    if (!(l.easting && l.northing)) {
+      l.easting.reset();
+      l.northing.reset();
+    }
+    i.caller.reset();
+    i.persons.clear();
+    i.vehicles.clear();
+    i.log.clear();
+    i.resources_requested.clear();
+    if (m.type != MessageType::cancel) i.cancel_reason.clear();
   }
   return m;
 }
