@@ -49,6 +49,20 @@ std::optional<double> parse_double(std::string_view s) {
   return v;
 }
 
+// Lower case letters, digits and '-', starting with a letter or digit, at most 64.
+std::string agency_id_from(std::string_view text) {
+  std::string id;
+  for (char c : text) {
+    if (id.size() == 64) break;
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (ok) id += c;
+    else if (!id.empty() && id.back() != '-') id += '-';
+  }
+  while (!id.empty() && id.back() == '-') id.pop_back();
+  return id.empty() ? std::string("unknown-sender") : id;
+}
+
 void parameter(xml::Writer& w, std::string_view name, std::string_view value) {
   w.open("parameter");
   w.leaf("valueName", name);
@@ -195,7 +209,12 @@ Result<Decoded> read_alert(const xml::Element& root) {
   };
 
   m.message_id = std::string(root.child_text("identifier"));
-  m.sender_agency = std::string(root.child_text("sender"));
+  // A CAP sender is an address ("hsas@dhs.gov"); the hub's formats need an agency id. The hub
+  // replaces it with the authenticated agency anyway, so keep a recognisable id and say so.
+  const std::string sender(root.child_text("sender"));
+  m.sender_agency = agency_id_from(sender);
+  if (m.sender_agency != sender)
+    add_finding(findings, "alert/sender", "converted", "CAP sender '" + sender + "' recorded as agency id '" + m.sender_agency + "'");
   m.sent = from_cap_time(root.child_text("sent"));
   const std::string_view msg_type = root.child_text("msgType");
   if (msg_type == "Ack" || msg_type == "Error") {

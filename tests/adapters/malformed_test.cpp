@@ -1,0 +1,132 @@
+// Malformed and schema-invalid input in every format gives one precise error: the rule, the
+// field (element path or JSON pointer) and the line and column.
+
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+using namespace deit;
+using namespace deit::adapters;
+using namespace deit::adapters::testing;
+
+namespace {
+
+std::string golden(const std::string& file) { return read_file(source_path("tests/adapters/golden/" + file)); }
+
+// Replaces the first `from` with `to`; returns the 1-based line where it was.
+int replace_first(std::string& doc, const std::string& from, const std::string& to) {
+  const auto at = doc.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  doc.replace(at, from.size(), to);
+  return 1 + static_cast<int>(std::count(doc.begin(), doc.begin() + static_cast<long>(at), '\n'));
+}
+
+void expect_error(const Result<Decoded>& d, std::string_view rule, std::string_view field_part, int line) {
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, rule) << d.error().describe();
+  EXPECT_NE(d.error().field.find(field_part), std::string::npos) << d.error().describe();
+  EXPECT_EQ(d.error().line, line) << d.error().describe();
+  EXPECT_GT(d.error().column, 0) << d.error().describe();
+}
+
+}  // namespace
+
+TEST(Malformed, PoliceSchemaViolation) {
+  std::string doc = golden("rtc-injury.police.xml");
+  const int line = replace_first(doc, "<contactGrade>emergency", "<contactGrade>urgent");
+  expect_error(adapter("police").decode(doc), "schema", "/policeIncident/incident/grade/contactGrade", line);
+}
+
+TEST(Malformed, PoliceNotWellFormed) {
+  std::string doc = golden("rtc-injury.police.xml");
+  const int line = replace_first(doc, "</exportId>", "</exportID>");
+  auto d = adapter("police").decode(doc);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "well-formed");
+  EXPECT_EQ(d.error().line, line);
+}
+
+TEST(Malformed, FireMissingRequiredElement) {
+  std::string doc = golden("rtc-injury.fire.xml");
+  replace_first(doc, "<originatorReference>HP-20261123-0123</originatorReference>", "");
+  auto d = adapter("fire").decode(doc);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "schema");
+  EXPECT_NE(d.error().field.find("/mobilisingMessage/header"), std::string::npos) << d.error().describe();
+  EXPECT_GT(d.error().line, 1);
+}
+
+TEST(Malformed, FireWrongNamespaceIsRefused) {
+  std::string doc = golden("rtc-injury.fire.xml");
+  replace_first(doc, "urn:deit-hub:fire-mobilising:1", "urn:deit-hub:police-cad:1");
+  auto d = adapter("fire").decode(doc);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(d.error().rule == "schema" || d.error().rule == "namespace") << d.error().describe();
+}
+
+TEST(Malformed, AmbulanceOutOfRangeCategoryNamesThePointer) {
+  std::string doc = golden("rtc-injury.ambulance.json");
+  const int line = replace_first(doc, "\"responseCategory\": 1", "\"responseCategory\": 7");
+  auto d = adapter("ambulance").decode(doc);
+  expect_error(d, "schema", "/incident/responseCategory", line);
+  EXPECT_EQ(d.error().field, "/incident/responseCategory");
+  EXPECT_EQ(d.error().column, 25) << d.error().describe();  // the value, not the member name
+  EXPECT_NE(d.error().message.find("maximum"), std::string::npos);
+}
+
+TEST(Malformed, AmbulanceUnknownMemberIsPointedAt) {
+  std::string doc = golden("rtc-injury.ambulance.json");
+  const int line = replace_first(doc, "\"age\": 34", "\"age\": 34, \"bloodGroup\": \"O+\"");
+  auto d = adapter("ambulance").decode(doc);
+  expect_error(d, "schema", "/incident/patients/0/bloodGroup", line);
+  EXPECT_NE(d.error().message.find("additionalProperties"), std::string::npos);
+}
+
+TEST(Malformed, AmbulanceSyntaxError) {
+  std::string doc = golden("rtc-injury.ambulance.json");
+  const int line = replace_first(doc, "\"sequence\": 1,", "\"sequence\": 1,,");
+  auto d = adapter("ambulance").decode(doc);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "well-formed");
+  EXPECT_EQ(d.error().line, line);
+}
+
+TEST(Malformed, AmbulanceTrailingTextAndDepth) {
+  auto d = adapter("ambulance").decode("{} {}");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "well-formed");
+  EXPECT_EQ(d.error().column, 4);
+  d = adapter("ambulance").decode(std::string(100, '[') + std::string(100, ']'));
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "depth");
+}
+
+TEST(Malformed, MaitSchemaViolation) {
+  std::string doc = golden("rtc-injury.mait.xml");
+  const int line = replace_first(doc, "<Mode>Live</Mode>", "<Mode>Pretend</Mode>");
+  expect_error(adapter("mait").decode(doc), "schema", "/MAITMessage/Header/Mode", line);
+}
+
+TEST(Malformed, MaitResponseIsNotAnIncident) {
+  std::string doc = golden("rtc-injury.mait.xml");
+  const int line = replace_first(doc, "<MessageType>IncidentCreate</MessageType>", "<MessageType>Receipt</MessageType>");
+  expect_error(adapter("mait").decode(doc), "not-an-incident", "MessageType", line);
+}
+
+TEST(Malformed, MaitBadExtensionValueIsLocated) {
+  std::string doc = golden("rtc-injury.mait.xml");
+  const int line = replace_first(doc, "name=\"message/reason\">assistance-request<", "name=\"message/reason\">because<");
+  expect_error(adapter("mait").decode(doc), "extension", "message/reason", line);
+}
+
+TEST(Malformed, CapSchemaViolation) {
+  std::string doc = golden("rtc-injury.cap.xml");
+  const int line = replace_first(doc, "<urgency>Immediate</urgency>", "<urgency>Now</urgency>");
+  expect_error(adapter("cap").decode(doc), "schema", "/alert/info/urgency", line);
+}
+
+TEST(Malformed, CapSentWithoutOffsetIsRefusedByTheOfficialSchema) {
+  std::string doc = golden("rtc-injury.cap.xml");
+  const int line = replace_first(doc, "<sent>2026-11-23T08:15:02+00:00</sent>", "<sent>2026-11-23T08:15:02Z</sent>");
+  expect_error(adapter("cap").decode(doc), "schema", "/alert/sent", line);
+}
