@@ -1,0 +1,697 @@
+#include "gazetteer/matcher.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <span>
+#include <unordered_map>
+
+namespace deit::gazetteer {
+
+using namespace snapshot;
+
+// ---------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+bool known_term(const Snapshot* snap, const std::string& term) { return snap == nullptr || snap->find_term(term) >= 0; }
+
+bool is_single_letter(const std::string& t) { return t.size() == 1 && t[0] >= 'A' && t[0] <= 'Z'; }
+
+void add_word(ParsedQuery& q, std::string_view token, const Snapshot* snap = nullptr) {
+  std::string_view canonical = text::canonical_word(token);
+  // "STRET", "AVENEU": a misspelt street type the gazetteer does not hold as a word.
+  if (canonical == token && snap != nullptr && token.size() >= 5 && snap->find_term(token) < 0)
+    canonical = text::canonical_word_fuzzy(token);
+  if (text::is_stop_word(canonical)) return;
+  if (std::find(q.words.begin(), q.words.end(), canonical) == q.words.end()) q.words.emplace_back(canonical);
+}
+
+// "FLAT2", "APT12A": a flat marker glued to its number.
+bool split_glued_marker(const std::string& token, text::NumberRange* out) {
+  static constexpr std::string_view kMarkers[] = {"FLAT", "APT", "UNIT", "FLT", "APARTMENT"};
+  for (auto m : kMarkers) {
+    if (token.size() > m.size() && token.compare(0, m.size(), m) == 0 &&
+        text::parse_number_token(std::string_view(token).substr(m.size()), out))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
+  ParsedQuery q;
+  std::vector<std::string> tokens = text::tokenize(input);
+  std::vector<bool> used(tokens.size(), false);
+
+  // Postcode: full (one or two tokens), else sector, else outward code, if the gazetteer knows it.
+  for (std::size_t i = 0; i < tokens.size() && !q.postcode; ++i) {
+    if (i + 1 < tokens.size() && tokens[i + 1].size() == 3) {
+      auto pc = parse_postcode(tokens[i] + " " + tokens[i + 1]);
+      if (pc.ok() && pc->kind == Postcode::Kind::full) {
+        q.postcode = *pc;
+        used[i] = used[i + 1] = true;
+        break;
+      }
+    }
+    if (tokens[i].size() >= 5) {
+      auto pc = parse_postcode(tokens[i]);
+      if (pc.ok() && pc->kind == Postcode::Kind::full) {
+        q.postcode = *pc;
+        used[i] = true;
+      }
+    }
+  }
+  if (!q.postcode) {
+    for (std::size_t i = tokens.size(); i-- > 0;) {
+      const std::string& t = tokens[i];
+      if (t.size() < 2 || t.size() > 4 || !(t[0] >= 'A' && t[0] <= 'Z')) continue;
+      auto pc = parse_postcode(t);
+      if (!pc.ok() || pc->kind != Postcode::Kind::outward) continue;
+      if (i + 1 < tokens.size() && tokens[i + 1].size() == 1 && tokens[i + 1][0] >= '0' && tokens[i + 1][0] <= '9') {
+        auto sector = parse_postcode(t + " " + tokens[i + 1]);
+        if (sector.ok() && known_term(snap, "@" + sector->normalised())) {
+          q.postcode = *sector;
+          used[i] = used[i + 1] = true;
+          break;
+        }
+      }
+      if (known_term(snap, "@" + pc->outward)) {
+        q.postcode = *pc;
+        used[i] = true;
+        break;
+      }
+    }
+  }
+
+  // Numbers, flat markers and words.
+  std::vector<text::NumberRange> numbers;
+  bool pending_flat = false;
+  bool last_was_number = false;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (used[i]) {
+      last_was_number = false;
+      continue;
+    }
+    const std::string& t = tokens[i];
+    text::NumberRange r;
+    if (text::is_flat_marker(t)) {
+      pending_flat = true;
+      last_was_number = false;
+      continue;
+    }
+    if (split_glued_marker(t, &r)) {
+      q.sao = r;
+      last_was_number = false;
+      continue;
+    }
+    std::size_t slash = t.find('/');
+    if (slash != std::string::npos) {
+      text::NumberRange a, b;
+      if (text::parse_number_token(std::string_view(t).substr(0, slash), &a) &&
+          text::parse_number_token(std::string_view(t).substr(slash + 1), &b)) {
+        q.sao = a;
+        numbers.push_back(b);
+        last_was_number = true;
+        pending_flat = false;
+        continue;
+      }
+    }
+    if (text::parse_number_token(t, &r)) {
+      if (pending_flat && !q.sao) {
+        q.sao = r;
+      } else {
+        numbers.push_back(r);
+      }
+      pending_flat = false;
+      last_was_number = true;
+      continue;
+    }
+    if (is_single_letter(t)) {
+      if (pending_flat && !q.sao) {  // "FLAT B"
+        q.sao_letter = t[0];
+        pending_flat = false;
+        continue;
+      }
+      if (last_was_number) {  // "12 A"
+        text::NumberRange* target = !numbers.empty() ? &numbers.back() : (q.sao ? &*q.sao : nullptr);
+        if (target != nullptr && target->start_suffix == 0 && target->end == 0) {
+          target->start_suffix = t[0];
+          last_was_number = false;
+          continue;
+        }
+      }
+    }
+    pending_flat = false;
+    last_was_number = false;
+    add_word(q, t, snap);
+  }
+  if (q.sao || q.sao_letter) {
+    if (!numbers.empty()) q.pao = numbers.front();
+  } else if (numbers.size() >= 2) {
+    q.sao = numbers[0];
+    q.pao = numbers[1];
+  } else if (numbers.size() == 1) {
+    q.pao = numbers[0];
+  }
+  // A lone long number with nothing else may be a UPRN typed by a call handler.
+  if (numbers.size() == 1 && q.words.empty() && !q.postcode && !q.sao && numbers[0].start_suffix == 0 &&
+      numbers[0].end == 0) {
+    std::string digits;
+    for (char c : input)
+      if (c >= '0' && c <= '9') digits.push_back(c);
+    if (digits.size() >= 6 && digits.size() <= 12) q.uprn = std::stoull(digits);
+  }
+  if (!q.pao && !q.sao && tokens.size() == 1 && tokens[0].size() >= 6 && tokens[0].size() <= 12 &&
+      std::all_of(tokens[0].begin(), tokens[0].end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    q.uprn = std::stoull(tokens[0]);
+  }
+  return q;
+}
+
+ParsedQuery parse_structured(const StructuredAddress& a) {
+  ParsedQuery q;
+  auto take_object = [&](const std::string& text, bool secondary) {
+    if (text.empty()) return;
+    AddressableObject o = parse_addressable_object(text);
+    if (o.start_number != 0) {
+      text::NumberRange r{o.start_number, o.start_suffix, o.end_number, o.end_suffix};
+      (secondary ? q.sao : q.pao) = r;
+    }
+    for (auto& w : text::canonical_words(o.text)) {
+      if (secondary && o.start_number == 0 && w.size() == 1) {
+        q.sao_letter = w[0];
+        continue;
+      }
+      add_word(q, w);
+    }
+  };
+  take_object(a.sao, true);
+  take_object(a.pao, false);
+  for (const std::string* part : {&a.street, &a.locality, &a.town})
+    for (auto& w : text::canonical_words(*part)) add_word(q, w);
+  if (!a.postcode.empty()) {
+    auto pc = parse_postcode(a.postcode);
+    if (pc.ok()) q.postcode = *pc;
+  }
+  return q;
+}
+
+// ---------------------------------------------------------------------------------------
+// Scoring shared by the indexed path and the overlay path
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr double kWordsWeight = 0.5;
+constexpr double kNumbersWeight = 0.3;
+constexpr double kPostcodeWeight = 0.2;
+
+int max_edits(std::size_t length) { return length >= 8 ? 2 : length >= 4 ? 1 : 0; }
+double credit_for_distance(int d) { return d == 0 ? 1.0 : d == 1 ? 0.8 : 0.6; }
+
+double number_match(const text::NumberRange& q, std::uint16_t start, char start_suffix, std::uint16_t end,
+                    char end_suffix) {
+  if (start == 0) return 0;
+  if (q.start == start && q.start_suffix == start_suffix && q.end == end && (q.end == 0 || q.end_suffix == end_suffix))
+    return 1.0;
+  if (q.end == 0 && end != 0 && q.start >= start && q.start <= end) return q.start == start ? 0.9 : 0.8;
+  if (q.end != 0 && end == 0 && start >= q.start && start <= q.end) return start == q.start ? 0.85 : 0.7;
+  if (q.start == start) {
+    if (q.start_suffix == start_suffix) return 0.9;  // same start, different range end
+    return q.start_suffix != 0 && start_suffix == 0 ? 0.5 : 0.6;
+  }
+  return 0;
+}
+
+struct NumberFacts {
+  std::uint16_t sao_start, sao_end, pao_start, pao_end;
+  char sao_start_suffix, sao_end_suffix, pao_start_suffix, pao_end_suffix;
+  std::string_view sao_text;
+};
+
+// Numbers component: -1 when the query gave no numbers. `flat_penalty` is set when the
+// address is a flat the query did not ask for (so the building ranks above its flats).
+double numbers_component(const ParsedQuery& q, const NumberFacts& a, bool* flat_penalty, std::string* why) {
+  *flat_penalty = false;
+  const bool address_is_flat = a.sao_start != 0 || !a.sao_text.empty();
+  if (!q.pao && !q.sao && !q.sao_letter) {
+    *flat_penalty = address_is_flat;
+    return -1;
+  }
+  double pao_score = -1, sao_score = -1;
+  bool sao_consumed = false;
+  if (q.pao) {
+    pao_score = number_match(*q.pao, a.pao_start, a.pao_start_suffix, a.pao_end, a.pao_end_suffix);
+    if (pao_score == 0 && a.pao_start == 0 && a.sao_start != 0 && !q.sao && !q.sao_letter) {
+      // "12 ALBANY COURT": flats numbered inside a named building.
+      pao_score = 0.95 * number_match(*q.pao, a.sao_start, a.sao_start_suffix, a.sao_end, a.sao_end_suffix);
+      sao_consumed = pao_score > 0;
+    }
+    if (why != nullptr)
+      *why += pao_score >= 1 ? "number exact" : pao_score > 0 ? "number close" : "number differs";
+  }
+  if (q.sao) {
+    sao_score = number_match(*q.sao, a.sao_start, a.sao_start_suffix, a.sao_end, a.sao_end_suffix);
+    if (why != nullptr) *why += std::string(why->empty() ? "" : "; ") + (sao_score >= 1 ? "flat exact" : sao_score > 0 ? "flat close" : "flat differs");
+  } else if (q.sao_letter) {
+    sao_score = (a.sao_start_suffix == q.sao_letter && a.sao_start == 0) ||
+                        (a.sao_text.size() == 1 && a.sao_text[0] == q.sao_letter)
+                    ? 1.0
+                    : 0.0;
+    if (why != nullptr) *why += std::string(why->empty() ? "" : "; ") + (sao_score >= 1 ? "flat letter exact" : "flat letter differs");
+  } else if (address_is_flat && !sao_consumed) {
+    *flat_penalty = true;
+  }
+  if (pao_score >= 0 && sao_score >= 0) return 0.6 * pao_score + 0.4 * sao_score;
+  return pao_score >= 0 ? pao_score : sao_score;
+}
+
+double postcode_component(const ParsedQuery& q, std::string_view address_postcode, std::string* why) {
+  if (!q.postcode) return -1;
+  if (address_postcode.empty()) {
+    if (why != nullptr) *why += "; address has no postcode";
+    return 0.5;
+  }
+  const Postcode& p = *q.postcode;
+  std::string_view outward = address_postcode.substr(0, address_postcode.find(' '));
+  bool same_outward = outward == p.outward;
+  bool same_sector = same_outward && address_postcode.size() > outward.size() + 1 && !p.inward.empty() &&
+                     address_postcode[outward.size() + 1] == p.inward[0];
+  double s = 0;
+  switch (p.kind) {
+    case Postcode::Kind::full:
+      s = address_postcode == p.normalised() ? 1.0 : same_sector ? 0.6 : same_outward ? 0.4 : 0.0;
+      break;
+    case Postcode::Kind::sector:
+      s = same_sector ? 1.0 : same_outward ? 0.5 : 0.0;
+      break;
+    case Postcode::Kind::outward:
+      s = same_outward ? 1.0 : 0.0;
+      break;
+  }
+  if (why != nullptr) {
+    *why += "; postcode " + std::string(address_postcode) +
+            (s >= 1 ? " agrees" : s >= 0.6 ? " same sector" : s > 0 ? " same district" : " differs");
+  }
+  return s;
+}
+
+double blend(double words, double numbers, double postcode, bool flat_penalty) {
+  double sum = 0, weight = 0;
+  if (words >= 0) {
+    sum += kWordsWeight * words;
+    weight += kWordsWeight;
+  }
+  if (numbers >= 0) {
+    sum += kNumbersWeight * numbers;
+    weight += kNumbersWeight;
+  }
+  if (postcode >= 0) {
+    sum += kPostcodeWeight * postcode;
+    weight += kPostcodeWeight;
+  }
+  double score = weight > 0 ? sum / weight : 0;
+  if (flat_penalty) score *= 0.9;
+  return score;
+}
+
+// Best credit of `word` among the canonical words of `name`.
+double text_credit(const std::string& word, std::string_view name) {
+  if (name.empty()) return 0;
+  double best = 0;
+  for (auto& w : text::canonical_words(name)) {
+    if (w == word) return 1.0;
+    int limit = max_edits(std::min(w.size(), word.size()));
+    if (limit == 0) continue;
+    int d = text::edit_distance(word, w, limit);
+    if (d <= limit) best = std::max(best, credit_for_distance(d));
+  }
+  return best;
+}
+
+}  // namespace
+
+double score_plain_address(const ParsedQuery& q, const Address& a, std::string* explanation) {
+  std::vector<std::string_view> names{a.street, a.locality, a.town, a.administrative_area, a.pao.text, a.sao.text,
+                                      a.organisation};
+  double total = 0, got = 0;
+  std::string matched, missing;
+  for (const auto& w : q.words) {
+    double weight = w.size() <= 2 ? 0.5 : 1.0;  // "ST", "RD": common, weak evidence
+    double best = 0;
+    for (auto name : names) best = std::max(best, text_credit(w, name));
+    total += weight;
+    got += weight * best;
+    (best > 0 ? matched : missing) += (best > 0 ? (matched.empty() ? "" : " ") : (missing.empty() ? "" : " ")) + w;
+  }
+  double words = q.words.empty() ? -1 : got / total;
+  NumberFacts facts{a.sao.start_number, a.sao.end_number, a.pao.start_number, a.pao.end_number, a.sao.start_suffix,
+                    a.sao.end_suffix,   a.pao.start_suffix, a.pao.end_suffix,   a.sao.text};
+  bool flat_penalty = false;
+  std::string why;
+  double numbers = numbers_component(q, facts, &flat_penalty, explanation != nullptr ? &why : nullptr);
+  double postcode = postcode_component(q, a.postcode, explanation != nullptr ? &why : nullptr);
+  if (explanation != nullptr) {
+    *explanation = "recent update; " + why + (matched.empty() ? "" : "; words " + matched) +
+                   (missing.empty() ? "" : "; not found " + missing);
+  }
+  return blend(words, numbers, postcode, flat_penalty);
+}
+
+// ---------------------------------------------------------------------------------------
+// Indexed matching
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+struct WordPlan {
+  std::string text;
+  double weight = 0;
+  std::vector<std::pair<std::uint32_t, double>> alternatives;  // (term, credit)
+  std::uint64_t df = 0;
+};
+
+struct AltRef {
+  std::uint32_t term;
+  std::uint16_t word;
+  float credit;
+};
+
+// A sorted street list: a posting span, or a merged copy when a word has several terms.
+struct StreetList {
+  std::span<const std::uint32_t> view;
+  std::vector<std::uint32_t> owned;
+};
+
+void gallop_intersect(std::span<const std::uint32_t> small, std::span<const std::uint32_t> large,
+                      std::vector<std::uint32_t>& out) {
+  if (small.size() > large.size()) std::swap(small, large);
+  const std::uint32_t* lo = large.data();
+  const std::uint32_t* end = large.data() + large.size();
+  for (std::uint32_t v : small) {
+    std::size_t step = 1;
+    const std::uint32_t* hi = lo;
+    while (hi < end && *hi < v) {
+      lo = hi;
+      hi += step;
+      step <<= 1;
+    }
+    if (hi > end) hi = end;
+    lo = std::lower_bound(lo, hi, v);
+    if (lo == end) return;
+    if (*lo == v) out.push_back(v);
+  }
+}
+
+struct StreetCandidate {
+  std::uint32_t street;
+  double key;
+};
+
+}  // namespace
+
+std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) const {
+  std::vector<MatchHit> hits;
+  const double street_total = static_cast<double>(snap_.streets().size()) + 1;
+
+  // Words -> terms, with weights.
+  std::vector<WordPlan> words(q.words.size());
+  std::vector<std::pair<std::uint32_t, int>> similar;
+  double total_weight = 0;
+  for (std::size_t i = 0; i < q.words.size(); ++i) {
+    WordPlan& w = words[i];
+    w.text = q.words[i];
+    snap_.similar_terms(w.text, max_edits(w.text.size()), similar);
+    std::uint64_t best_df = 0;
+    double best_credit = 0;
+    for (auto [term, d] : similar) {
+      double credit = credit_for_distance(d);
+      std::uint32_t df = snap_.terms()[term].postings_count;
+      w.alternatives.emplace_back(term, credit);
+      w.df += df;
+      if (credit > best_credit || (credit == best_credit && df < best_df)) {
+        best_credit = credit;
+        best_df = df;
+      }
+    }
+    w.weight = w.alternatives.empty() ? 0.3 * std::log(street_total)
+                                      : std::log(1.0 + street_total / (1.0 + static_cast<double>(best_df)));
+    total_weight += w.weight;
+  }
+  std::vector<AltRef> alts;
+  for (std::size_t i = 0; i < words.size(); ++i)
+    for (auto [term, credit] : words[i].alternatives)
+      alts.push_back(AltRef{term, static_cast<std::uint16_t>(i), static_cast<float>(credit)});
+  std::sort(alts.begin(), alts.end(), [](const AltRef& a, const AltRef& b) { return a.term < b.term; });
+
+  std::int64_t outward_term = -1, sector_term = -1;
+  if (q.postcode) {
+    outward_term = snap_.find_term("@" + q.postcode->outward);
+    if (q.postcode->kind != Postcode::Kind::outward) sector_term = snap_.find_term("@" + q.postcode->sector());
+  }
+
+  // Candidate streets.
+  std::vector<std::uint32_t> candidates;
+  std::vector<std::uint32_t> postcode_streets;
+  if (q.postcode && q.postcode->kind == Postcode::Kind::full) {
+    if (const PostcodeEntry* p = snap_.find_postcode(q.postcode->normalised())) {
+      for (std::uint32_t a : snap_.postcode_addresses(*p)) postcode_streets.push_back(snap_.addresses()[a].street);
+      std::sort(postcode_streets.begin(), postcode_streets.end());
+      postcode_streets.erase(std::unique(postcode_streets.begin(), postcode_streets.end()), postcode_streets.end());
+    }
+  }
+  {
+    struct Source {
+      std::uint64_t df;
+      int word;  // -1: postcode term
+      std::int64_t term;
+    };
+    std::vector<Source> sources;
+    for (std::size_t i = 0; i < words.size(); ++i)
+      if (words[i].df > 0) sources.push_back(Source{words[i].df, static_cast<int>(i), -1});
+    std::int64_t pc_term = sector_term >= 0 ? sector_term : outward_term;
+    if (pc_term >= 0) sources.push_back(Source{snap_.terms()[static_cast<std::size_t>(pc_term)].postings_count, -1, pc_term});
+    std::sort(sources.begin(), sources.end(), [](const Source& a, const Source& b) { return a.df < b.df; });
+    if (sources.size() > 5) sources.resize(5);
+    std::vector<StreetList> lists(sources.size());
+    for (std::size_t k = 0; k < sources.size(); ++k) {
+      if (sources[k].word < 0) {
+        lists[k].view = snap_.postings(static_cast<std::uint32_t>(sources[k].term));
+        continue;
+      }
+      const WordPlan& w = words[static_cast<std::size_t>(sources[k].word)];
+      if (w.alternatives.size() == 1) {
+        lists[k].view = snap_.postings(w.alternatives[0].first);
+        continue;
+      }
+      for (auto [term, credit] : w.alternatives) {
+        auto p = snap_.postings(term);
+        lists[k].owned.insert(lists[k].owned.end(), p.begin(), p.end());
+      }
+      std::sort(lists[k].owned.begin(), lists[k].owned.end());
+      lists[k].owned.erase(std::unique(lists[k].owned.begin(), lists[k].owned.end()), lists[k].owned.end());
+      lists[k].view = lists[k].owned;
+    }
+    // Short lists are taken whole (rarest first, up to kUnionLimit streets together), so one
+    // misleading rare word cannot hide the right street; long lists contribute only streets
+    // they share with another selective list.
+    constexpr std::size_t kUnionLimit = 2000;
+    constexpr std::size_t kSingleLimit = 60000;
+    std::size_t unioned = 0, cumulative = 0;
+    while (unioned < lists.size() && cumulative + lists[unioned].view.size() <= kUnionLimit) {
+      cumulative += lists[unioned].view.size();
+      candidates.insert(candidates.end(), lists[unioned].view.begin(), lists[unioned].view.end());
+      ++unioned;
+    }
+    if (lists.size() == 1 && unioned == 0) {
+      auto v = lists[0].view;
+      candidates.assign(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), kSingleLimit)));
+    }
+    for (std::size_t a = unioned; a < lists.size(); ++a)
+      for (std::size_t b = a + 1; b < lists.size(); ++b)
+        gallop_intersect(lists[a].view, lists[b].view, candidates);
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  }
+  candidates.insert(candidates.end(), postcode_streets.begin(), postcode_streets.end());
+
+  // Score streets by the weighted share of query words among their terms.
+  std::vector<double> credit(words.size());
+  auto street_word_credits = [&](std::uint32_t street, std::vector<double>& out, double* postcode_bonus) {
+    std::fill(out.begin(), out.end(), 0.0);
+    *postcode_bonus = 0;
+    auto st = snap_.street_terms(snap_.streets()[street]);
+    std::size_t i = 0, j = 0;
+    while (i < st.size() && j < alts.size()) {
+      if (st[i] < alts[j].term) {
+        ++i;
+      } else if (alts[j].term < st[i]) {
+        ++j;
+      } else {
+        double& c = out[alts[j].word];
+        c = std::max(c, static_cast<double>(alts[j].credit));
+        ++j;
+      }
+    }
+    if (sector_term >= 0 && std::binary_search(st.begin(), st.end(), static_cast<std::uint32_t>(sector_term)))
+      *postcode_bonus = 1.0;
+    else if (outward_term >= 0 && std::binary_search(st.begin(), st.end(), static_cast<std::uint32_t>(outward_term)))
+      *postcode_bonus = 0.5;
+  };
+  std::vector<StreetCandidate> scored;
+  scored.reserve(candidates.size());
+  {
+    std::uint32_t previous = UINT32_MAX;
+    for (std::uint32_t s : candidates) {
+      if (s == previous) continue;
+      previous = s;
+      double bonus = 0;
+      street_word_credits(s, credit, &bonus);
+      double got = 0;
+      for (std::size_t i = 0; i < words.size(); ++i) got += words[i].weight * credit[i];
+      double key = (total_weight > 0 ? got / total_weight : 0) + 0.2 * bonus;
+      if (std::binary_search(postcode_streets.begin(), postcode_streets.end(), s)) key += 0.3;
+      scored.push_back(StreetCandidate{s, key});
+    }
+  }
+  constexpr std::size_t kStreetsToExpand = 12;
+  if (scored.size() > kStreetsToExpand) {
+    std::partial_sort(scored.begin(), scored.begin() + kStreetsToExpand, scored.end(),
+                      [](const StreetCandidate& a, const StreetCandidate& b) { return a.key > b.key; });
+    scored.resize(kStreetsToExpand);
+  } else {
+    std::sort(scored.begin(), scored.end(), [](const StreetCandidate& a, const StreetCandidate& b) { return a.key > b.key; });
+  }
+
+  // Score the addresses of the best streets.
+  struct Scored {
+    std::uint32_t entry;
+    double score;
+  };
+  std::vector<Scored> results;
+  std::vector<double> address_credit(words.size());
+  std::unordered_map<std::uint32_t, std::vector<std::string>> name_words;  // per-query cache
+  auto words_of = [&](std::uint32_t id) -> const std::vector<std::string>& {
+    auto it = name_words.find(id);
+    if (it != name_words.end()) return it->second;
+    return name_words.emplace(id, text::canonical_words(snap_.string(id))).first->second;
+  };
+  const double best_street_key = scored.empty() ? 0 : scored.front().key;
+  for (const StreetCandidate& sc : scored) {
+    if (sc.key < best_street_key - 0.35) break;
+    double bonus = 0;
+    street_word_credits(sc.street, credit, &bonus);
+    bool leftovers = std::any_of(credit.begin(), credit.end(), [](double c) { return c < 1.0; });
+    const StreetEntry& street = snap_.streets()[sc.street];
+    for (std::uint32_t ai = street.first_address; ai < street.first_address + street.address_count; ++ai) {
+      const AddressEntry& e = snap_.addresses()[ai];
+      double got = 0;
+      int unmatched_name_words = 0;  // building-name words the query did not mention
+      if (e.pao_text != 0 || e.sao_text != 0 || e.organisation != 0) {
+        address_credit = credit;
+        for (std::uint32_t name : {e.pao_text, e.sao_text, e.organisation}) {
+          if (name == 0) continue;
+          for (const auto& nw : words_of(name)) {
+            bool mentioned = false;
+            for (std::size_t i = 0; i < words.size(); ++i) {
+              if (nw == words[i].text) {
+                address_credit[i] = 1.0;
+                mentioned = true;
+                continue;
+              }
+              if (!leftovers || address_credit[i] >= 1.0) continue;
+              int limit = max_edits(std::min(nw.size(), words[i].text.size()));
+              if (limit == 0) continue;
+              int d = text::edit_distance(words[i].text, nw, limit);
+              if (d <= limit) {
+                address_credit[i] = std::max(address_credit[i], credit_for_distance(d));
+                mentioned = true;
+              }
+            }
+            if (!mentioned && name != e.organisation) ++unmatched_name_words;
+          }
+        }
+        for (std::size_t i = 0; i < words.size(); ++i) got += words[i].weight * address_credit[i];
+      } else {
+        for (std::size_t i = 0; i < words.size(); ++i) got += words[i].weight * credit[i];
+      }
+      double words_score = words.empty() ? -1 : (total_weight > 0 ? got / total_weight : 0);
+      NumberFacts facts{e.sao_start,        e.sao_end,        e.pao_start,        e.pao_end,       e.sao_start_suffix,
+                        e.sao_end_suffix,   e.pao_start_suffix, e.pao_end_suffix, snap_.string(e.sao_text)};
+      bool flat_penalty = false;
+      double numbers = numbers_component(q, facts, &flat_penalty, nullptr);
+      double postcode = postcode_component(q, snap_.string(e.postcode), nullptr);
+      double score = blend(words_score, numbers, postcode, flat_penalty);
+      if (!words.empty()) score -= 0.03 * std::min(unmatched_name_words, 3);
+      if (e.flags & kAlternative) score *= 0.98;
+      results.push_back(Scored{ai, score});
+    }
+  }
+
+  // Best entry per UPRN, best first.
+  std::sort(results.begin(), results.end(), [&](const Scored& a, const Scored& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return snap_.addresses()[a.entry].uprn < snap_.addresses()[b.entry].uprn;
+  });
+  std::vector<std::uint64_t> seen;
+  for (const Scored& r : results) {
+    const AddressEntry& e = snap_.addresses()[r.entry];
+    if (std::find(seen.begin(), seen.end(), e.uprn) != seen.end()) continue;
+    seen.push_back(e.uprn);
+    MatchHit h;
+    h.uprn = e.uprn;
+    h.entry = &e;
+    h.confidence = r.score;
+    hits.push_back(std::move(h));
+    if (hits.size() >= max) break;
+  }
+
+  // Explanations for what is returned only.
+  for (MatchHit& h : hits) {
+    const AddressEntry& e = *h.entry;
+    double bonus = 0;
+    street_word_credits(e.street, credit, &bonus);
+    std::string why;
+    NumberFacts facts{e.sao_start,      e.sao_end,          e.pao_start,      e.pao_end,       e.sao_start_suffix,
+                      e.sao_end_suffix, e.pao_start_suffix, e.pao_end_suffix, snap_.string(e.sao_text)};
+    bool flat_penalty = false;
+    numbers_component(q, facts, &flat_penalty, &why);
+    postcode_component(q, snap_.string(e.postcode), &why);
+    if (flat_penalty) why += std::string(why.empty() ? "" : "; ") + "a flat, query named no flat";
+    std::string exact, fuzzy, building, missing;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      const WordPlan& w = words[i];
+      if (credit[i] >= 1.0) {
+        exact += (exact.empty() ? "" : " ") + w.text;
+        continue;
+      }
+      if (credit[i] > 0) {
+        for (auto [term, c] : w.alternatives)
+          if (std::fabs(c - credit[i]) < 1e-6 &&
+              std::binary_search(snap_.street_terms(snap_.streets()[e.street]).begin(),
+                                 snap_.street_terms(snap_.streets()[e.street]).end(), term)) {
+            fuzzy += (fuzzy.empty() ? "" : " ") + w.text + "~" + std::string(snap_.string(snap_.terms()[term].text));
+            break;
+          }
+        continue;
+      }
+      double best = 0;
+      for (std::uint32_t name : {e.pao_text, e.sao_text, e.organisation})
+        if (name != 0) best = std::max(best, text_credit(w.text, snap_.string(name)));
+      (best > 0 ? building : missing) += ((best > 0 ? building : missing).empty() ? "" : " ") + w.text;
+    }
+    if (!exact.empty()) why += (why.empty() ? "" : "; ") + std::string("words ") + exact;
+    if (!fuzzy.empty()) why += (why.empty() ? "" : "; ") + std::string("typo-tolerant ") + fuzzy;
+    if (!building.empty()) why += (why.empty() ? "" : "; ") + std::string("building name ") + building;
+    if (!missing.empty()) why += (why.empty() ? "" : "; ") + std::string("not found ") + missing;
+    if (e.flags & kAlternative) why += "; alternative address form";
+    h.explanation = std::move(why);
+  }
+  return hits;
+}
+
+}  // namespace deit::gazetteer

@@ -1,0 +1,222 @@
+#include "gazetteer/text.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <utility>
+
+namespace deit::gazetteer::text {
+namespace {
+
+bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+char upper(char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); }
+
+// Sorted by the first column for binary search. Every spelling a call handler or a
+// custodian might use maps to one canonical form.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 73> kCanonical{{
+    {"ALY", "ALLEY"}, {"APPR", "APP"}, {"APPROACH", "APP"}, {"AV", "AVE"},
+    {"AVE", "AVE"}, {"AVENUE", "AVE"}, {"AVN", "AVE"}, {"BLDGS", "BLDGS"},
+    {"BROADWAY", "BDWY"}, {"BUILDINGS", "BLDGS"}, {"CENTRE", "CTR"}, {"CL", "CL"},
+    {"CLOSE", "CL"}, {"CLS", "CL"}, {"COTT", "COTTAGE"}, {"COTTS", "COTTAGES"},
+    {"COURT", "CT"}, {"CRES", "CRES"}, {"CRESCENT", "CRES"}, {"CRS", "CRES"},
+    {"CT", "CT"}, {"CTR", "CTR"}, {"DR", "DR"}, {"DRIVE", "DR"},
+    {"DRV", "DR"}, {"EST", "EST"}, {"ESTATE", "EST"}, {"GARDENS", "GDNS"},
+    {"GDN", "GDNS"}, {"GDNS", "GDNS"}, {"GR", "GRV"}, {"GREAT", "GT"},
+    {"GREEN", "GRN"}, {"GRN", "GRN"}, {"GROVE", "GRV"}, {"GRV", "GRV"},
+    {"GT", "GT"}, {"HOUSE", "HSE"}, {"HSE", "HSE"}, {"IND", "IND"},
+    {"INDUSTRIAL", "IND"}, {"LA", "LN"}, {"LANE", "LN"}, {"LITTLE", "LTL"},
+    {"LN", "LN"}, {"LT", "LTL"}, {"LTL", "LTL"}, {"LWR", "LOWER"},
+    {"MOUNT", "MT"}, {"MT", "MT"}, {"PARADE", "PDE"}, {"PARK", "PK"},
+    {"PDE", "PDE"}, {"PK", "PK"}, {"PL", "PL"}, {"PLACE", "PL"},
+    {"RD", "RD"}, {"ROAD", "RD"}, {"SAINT", "ST"}, {"SQ", "SQ"},
+    {"SQR", "SQ"}, {"SQUARE", "SQ"}, {"ST", "ST"}, {"STR", "ST"},
+    {"STREET", "ST"}, {"TCE", "TER"}, {"TER", "TER"}, {"TERR", "TER"},
+    {"TERRACE", "TER"}, {"UPR", "UPPER"}, {"WK", "WALK"}, {"WLK", "WALK"},
+    {"YD", "YARD"},
+}};
+
+constexpr std::array<std::string_view, 8> kStopWords{"AND", "AT", "IN", "NEAR", "NR", "OF", "OPP", "THE"};
+constexpr std::array<std::string_view, 9> kFlatMarkers{"APARTMENT", "APT", "FLAT", "FLT", "ROOM",
+                                                       "STUDIO", "SUITE", "UNIT", "FLATS"};
+
+}  // namespace
+
+std::vector<std::string> tokenize(std::string_view input) {
+  std::vector<std::string> tokens;
+  std::string current;
+  auto flush = [&] {
+    if (!current.empty()) tokens.push_back(std::move(current));
+    current.clear();
+  };
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    char c = input[i];
+    if (is_alnum(c)) {
+      current.push_back(upper(c));
+    } else if (c == '\'' || c == '`') {
+      // Joined: "MARY'S" -> "MARYS".
+    } else if ((c == '-' || c == '/') && !current.empty() && is_digit(current.front()) &&
+               i + 1 < input.size() && is_digit(input[i + 1])) {
+      current.push_back(c);  // "12-14", "2/12", "12A-14"
+    } else if ((c == '-' || c == '/') && !current.empty() && is_digit(current.back()) &&
+               i + 2 < input.size() && input[i + 1] == ' ' && is_digit(input[i + 2])) {
+      current.push_back(c);  // "12- 14"
+      ++i;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return tokens;
+}
+
+std::string_view canonical_word(std::string_view token) {
+  auto it = std::lower_bound(kCanonical.begin(), kCanonical.end(), token,
+                             [](const auto& entry, std::string_view t) { return entry.first < t; });
+  if (it != kCanonical.end() && it->first == token) return it->second;
+  return token;
+}
+
+std::string_view canonical_word_fuzzy(std::string_view token) {
+  std::string_view exact = canonical_word(token);
+  if (exact != token || token.size() < 5) return exact;
+  for (const auto& [spelling, canonical] : kCanonical) {
+    if (spelling.size() < 5) continue;
+    if (edit_distance(token, spelling, 1) <= 1) return canonical;
+  }
+  return token;
+}
+
+bool is_stop_word(std::string_view canonical) {
+  return std::find(kStopWords.begin(), kStopWords.end(), canonical) != kStopWords.end();
+}
+
+bool is_flat_marker(std::string_view token) {
+  return std::find(kFlatMarkers.begin(), kFlatMarkers.end(), token) != kFlatMarkers.end();
+}
+
+std::vector<std::string> canonical_words(std::string_view name) {
+  std::vector<std::string> out;
+  for (auto& token : tokenize(name)) {
+    std::string_view canonical = canonical_word(token);
+    if (is_stop_word(canonical)) continue;
+    out.emplace_back(canonical);
+  }
+  return out;
+}
+
+std::string canonical_name(std::string_view name) {
+  std::string out;
+  for (auto& word : canonical_words(name)) {
+    if (!out.empty()) out.push_back(' ');
+    out += word;
+  }
+  return out;
+}
+
+namespace {
+// digits then at most one letter; returns characters consumed (0 when not a number).
+std::size_t parse_one_number(std::string_view t, std::uint16_t* number, char* suffix) {
+  std::size_t i = 0;
+  unsigned value = 0;
+  while (i < t.size() && is_digit(t[i]) && i < 5) value = value * 10 + static_cast<unsigned>(t[i++] - '0');
+  if (i == 0 || value == 0 || value > 65535) return 0;
+  *number = static_cast<std::uint16_t>(value);
+  *suffix = 0;
+  if (i < t.size() && t[i] >= 'A' && t[i] <= 'Z') *suffix = t[i++];
+  return i;
+}
+}  // namespace
+
+bool parse_number_token(std::string_view token, NumberRange* out) {
+  NumberRange r;
+  std::size_t used = parse_one_number(token, &r.start, &r.start_suffix);
+  if (used == 0) return false;
+  if (used < token.size()) {
+    if (token[used] != '-') return false;
+    std::size_t more = parse_one_number(token.substr(used + 1), &r.end, &r.end_suffix);
+    if (more == 0 || used + 1 + more != token.size()) return false;
+  }
+  *out = r;
+  return true;
+}
+
+int edit_distance(std::string_view a, std::string_view b, int limit) {
+  const int n = static_cast<int>(a.size());
+  const int m = static_cast<int>(b.size());
+  if (std::abs(n - m) > limit) return limit + 1;
+  if (n == 0) return m;
+  if (m == 0) return n;
+  // Three rolling rows: enough for the transposition case.
+  std::array<int, 64> buffer{};
+  if (m + 1 > 21) {
+    // Long strings are rare in addresses; fall back to a heap row set.
+    std::vector<int> prev2(m + 1), prev(m + 1), cur(m + 1);
+    for (int j = 0; j <= m; ++j) prev[j] = j;
+    for (int i = 1; i <= n; ++i) {
+      cur[0] = i;
+      int row_min = cur[0];
+      for (int j = 1; j <= m; ++j) {
+        int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+        int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = std::min(v, prev2[j - 2] + 1);
+        cur[j] = v;
+        row_min = std::min(row_min, v);
+      }
+      if (row_min > limit) return limit + 1;
+      std::swap(prev2, prev);
+      std::swap(prev, cur);
+    }
+    return std::min(prev[m], limit + 1);
+  }
+  int* prev2 = buffer.data();
+  int* prev = buffer.data() + 21;
+  int* cur = buffer.data() + 42;
+  for (int j = 0; j <= m; ++j) prev[j] = j;
+  for (int i = 1; i <= n; ++i) {
+    cur[0] = i;
+    int row_min = cur[0];
+    for (int j = 1; j <= m; ++j) {
+      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = std::min(v, prev2[j - 2] + 1);
+      cur[j] = v;
+      row_min = std::min(row_min, v);
+    }
+    if (row_min > limit) return limit + 1;
+    int* t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
+  }
+  return std::min(prev[m], limit + 1);
+}
+
+std::uint64_t stable_hash(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64, then a murmur finaliser
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = upper(c);
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+}  // namespace deit::gazetteer::text

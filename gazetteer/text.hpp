@@ -1,0 +1,54 @@
+#pragma once
+// Text normalisation shared by the snapshot builder and the matcher. Both sides must
+// canonicalise identically, so every rule lives here and nowhere else.
+//
+// Canonical form: upper-case ASCII words; punctuation is a separator except an apostrophe
+// (joined: "MARY'S" -> "MARYS") and '-' or '/' between digits ("12-14", "2/12"); street-type
+// abbreviations map to one spelling ("STREET", "STR", "ST" -> "ST"), so "St" reads as
+// Saint or Street and context decides; stop words ("THE", "OF") are dropped.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace deit::gazetteer::text {
+
+// Splits into raw upper-case tokens (numbers and ranges kept whole). No canonicalisation.
+std::vector<std::string> tokenize(std::string_view input);
+
+// The canonical spelling of one raw token ("AVENUE" -> "AVE", "SAINT" -> "ST").
+std::string_view canonical_word(std::string_view upper_token);
+
+// As canonical_word, but also accepts a full spelling within one edit ("STRET" -> "ST").
+std::string_view canonical_word_fuzzy(std::string_view upper_token);
+
+bool is_stop_word(std::string_view canonical);
+// FLAT, APARTMENT, APT, UNIT, ...: the next number is a secondary addressable object.
+bool is_flat_marker(std::string_view upper_token);
+
+// Canonical words of a name ("St. Mary's Road" -> {"ST", "MARYS", "RD"}), stop words removed.
+std::vector<std::string> canonical_words(std::string_view name);
+// The canonical words joined by single spaces: the stored form of names.
+std::string canonical_name(std::string_view name);
+
+// A house number token: "12", "12A", "12-14", "12A-12C". False for anything else.
+struct NumberRange {
+  std::uint16_t start = 0;
+  char start_suffix = 0;
+  std::uint16_t end = 0;
+  char end_suffix = 0;
+};
+bool parse_number_token(std::string_view token, NumberRange* out);
+
+// Optimal-string-alignment edit distance (transposition counts 1). Returns limit + 1 as
+// soon as the distance is known to exceed limit.
+int edit_distance(std::string_view a, std::string_view b, int limit);
+
+// Stable 64-bit hash: it is stored in snapshots, so it must never change.
+std::uint64_t stable_hash(std::string_view s);
+
+std::string to_upper(std::string_view s);
+std::string trim(std::string_view s);
+
+}  // namespace deit::gazetteer::text
