@@ -11,6 +11,7 @@
 #include "gazetteer/builder.hpp"
 #include "gazetteer/gazetteer.hpp"
 #include "gazetteer/generator.hpp"
+#include "gazetteer/snapshot.hpp"
 
 namespace deit::gazetteer {
 namespace {
@@ -28,6 +29,7 @@ constexpr const char* kUsage =
     "  generate   --out DIR (--addresses N | --sample) [--seed S] [--queries Q]\n"
     "  aml        PAYLOAD\n"
     "  info       --snapshot SNAPSHOT\n"
+    "  export     --snapshot SNAPSHOT   (uprn TAB single-line address, one per UPRN)\n"
     "  common: --json, --ostn15 GSB\n";
 
 // Options that take a value; everything else starting with "--" is a flag.
@@ -319,6 +321,20 @@ int gazetteer_command(const std::vector<std::string>& args, std::ostream& out, s
         out << "no fix";
       out << "; method " << r->method_name << "; time " << r->time_of_positioning << "\n";
       for (auto& x : r->warnings) out << "warning: " << x << "\n";
+    }
+    return 0;
+  }
+
+  if (cmd == "export") {
+    if (!a.has("--snapshot")) {
+      err << "error: export needs --snapshot\n";
+      return 2;
+    }
+    auto snap = Snapshot::open(a.get("--snapshot"));
+    if (!snap) return fail(err, snap.error());
+    for (const auto& e : (*snap)->addresses()) {
+      if (e.flags & snapshot::kAlternative) continue;
+      out << e.uprn << '\t' << (*snap)->to_address(e).single_line() << '\n';
     }
     return 0;
   }

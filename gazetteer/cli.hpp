@@ -12,6 +12,7 @@
 //   generate   --out DIR (--addresses N | --sample) [--seed S] [--queries Q]
 //   aml        PAYLOAD                            (parse and check an AML SMS payload)
 //   info       --snapshot SNAPSHOT
+//   export     --snapshot SNAPSHOT             (uprn TAB single-line address, for comparisons)
 // Common: --json for machine output; --ostn15 GSB for the OSTN15 grid.
 // Returns a process exit code: 0 success, 1 failure (the reason on err), 2 usage.
 
