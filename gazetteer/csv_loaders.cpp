@@ -126,9 +126,14 @@ Status load_abp_csv(const std::string& path, RecordSink& sink, LoadStats& stats)
   f.reserve(40);
   std::string scratch;
   std::string_view line;
+  std::size_t released = 0;
   while (lines.next(&line)) {
     ++stats.lines;
     const std::size_t ln = lines.line_number();
+    if (lines.position() - released > (256u << 20)) {  // national files are many GB
+      released = lines.position() - 4096;
+      file->release_before(released);
+    }
     if (line.empty()) continue;
     if (!io::split_csv(line, f, scratch)) {
       stats.problem(path, ln, "unterminated quoted field");

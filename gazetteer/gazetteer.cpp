@@ -45,7 +45,7 @@ Result<std::string> read_file(const std::string& path) {
 }  // namespace
 
 Result<Gazetteer> Gazetteer::open(const std::string& path, const Options& options) {
-  auto snap = Snapshot::open(path);
+  auto snap = Snapshot::open(path, options.prefault);
   if (!snap) return snap.error();
   auto transformer = CoordinateTransformer::create(options.ostn15_grid);
   if (!transformer) return transformer.error();

@@ -32,7 +32,20 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
-Result<MappedFile> MappedFile::open(const std::string& path, bool sequential) {
+void MappedFile::will_need(std::size_t offset, std::size_t length) const {
+  if (data_ == nullptr || offset >= size_) return;
+  const std::size_t page = 4096;
+  std::size_t start = offset / page * page;
+  madvise(const_cast<char*>(data_) + start, std::min(size_, offset + length) - start, MADV_WILLNEED);
+}
+
+void MappedFile::release_before(std::size_t offset) const {
+  const std::size_t page = 4096;
+  std::size_t end = std::min(offset, size_) / page * page;
+  if (data_ != nullptr && end > 0) madvise(const_cast<char*>(data_), end, MADV_DONTNEED);
+}
+
+Result<MappedFile> MappedFile::open(const std::string& path, bool sequential, bool populate) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error::make("io", "cannot open " + path + ": " + std::strerror(errno), "path");
   struct stat st {};
@@ -44,7 +57,7 @@ Result<MappedFile> MappedFile::open(const std::string& path, bool sequential) {
   MappedFile file;
   file.size_ = static_cast<std::size_t>(st.st_size);
   if (file.size_ > 0) {
-    void* p = mmap(nullptr, file.size_, PROT_READ, MAP_SHARED, fd, 0);
+    void* p = mmap(nullptr, file.size_, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);

@@ -20,7 +20,12 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   // Maps the whole file read-only. `sequential` hints the kernel to read ahead.
-  static Result<MappedFile> open(const std::string& path, bool sequential);
+  // `populate` faults every page in at open (slower open, no page faults later).
+  static Result<MappedFile> open(const std::string& path, bool sequential, bool populate = false);
+  // Hints the kernel to read this range ahead in the background (returns at once).
+  void will_need(std::size_t offset, std::size_t length) const;
+  // Drops the pages of [0, offset) from this process (a streaming reader is done with them).
+  void release_before(std::size_t offset) const;
 
   const char* data() const { return data_; }
   std::size_t size() const { return size_; }
@@ -47,6 +52,7 @@ class LineReader {
     return true;
   }
   std::size_t line_number() const { return line_number_; }
+  std::size_t position() const { return pos_; }
 
  private:
   std::string_view data_;

@@ -23,7 +23,7 @@ bool is_single_letter(const std::string& t) { return t.size() == 1 && t[0] >= 'A
 void add_word(ParsedQuery& q, std::string_view token, const Snapshot* snap = nullptr) {
   std::string_view canonical = text::canonical_word(token);
   // "STRET", "AVENEU": a misspelt street type the gazetteer does not hold as a word.
-  if (canonical == token && snap != nullptr && token.size() >= 5 && snap->find_term(token) < 0)
+  if (canonical == token && snap != nullptr && token.size() >= 4 && snap->find_term(token) < 0)
     canonical = text::canonical_word_fuzzy(token);
   if (text::is_stop_word(canonical)) return;
   if (std::find(q.words.begin(), q.words.end(), canonical) == q.words.end()) q.words.emplace_back(canonical);
@@ -454,72 +454,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
     if (q.postcode->kind != Postcode::Kind::outward) sector_term = snap_.find_term("@" + q.postcode->sector());
   }
 
-  // Candidate streets.
-  std::vector<std::uint32_t> candidates;
-  std::vector<std::uint32_t> postcode_streets;
-  if (q.postcode && q.postcode->kind == Postcode::Kind::full) {
-    if (const PostcodeEntry* p = snap_.find_postcode(q.postcode->normalised())) {
-      for (std::uint32_t a : snap_.postcode_addresses(*p)) postcode_streets.push_back(snap_.addresses()[a].street);
-      std::sort(postcode_streets.begin(), postcode_streets.end());
-      postcode_streets.erase(std::unique(postcode_streets.begin(), postcode_streets.end()), postcode_streets.end());
-    }
-  }
-  {
-    struct Source {
-      std::uint64_t df;
-      int word;  // -1: postcode term
-      std::int64_t term;
-    };
-    std::vector<Source> sources;
-    for (std::size_t i = 0; i < words.size(); ++i)
-      if (words[i].df > 0) sources.push_back(Source{words[i].df, static_cast<int>(i), -1});
-    std::int64_t pc_term = sector_term >= 0 ? sector_term : outward_term;
-    if (pc_term >= 0) sources.push_back(Source{snap_.terms()[static_cast<std::size_t>(pc_term)].postings_count, -1, pc_term});
-    std::sort(sources.begin(), sources.end(), [](const Source& a, const Source& b) { return a.df < b.df; });
-    if (sources.size() > 5) sources.resize(5);
-    std::vector<StreetList> lists(sources.size());
-    for (std::size_t k = 0; k < sources.size(); ++k) {
-      if (sources[k].word < 0) {
-        lists[k].view = snap_.postings(static_cast<std::uint32_t>(sources[k].term));
-        continue;
-      }
-      const WordPlan& w = words[static_cast<std::size_t>(sources[k].word)];
-      if (w.alternatives.size() == 1) {
-        lists[k].view = snap_.postings(w.alternatives[0].first);
-        continue;
-      }
-      for (auto [term, credit] : w.alternatives) {
-        auto p = snap_.postings(term);
-        lists[k].owned.insert(lists[k].owned.end(), p.begin(), p.end());
-      }
-      std::sort(lists[k].owned.begin(), lists[k].owned.end());
-      lists[k].owned.erase(std::unique(lists[k].owned.begin(), lists[k].owned.end()), lists[k].owned.end());
-      lists[k].view = lists[k].owned;
-    }
-    // Short lists are taken whole (rarest first, up to kUnionLimit streets together), so one
-    // misleading rare word cannot hide the right street; long lists contribute only streets
-    // they share with another selective list.
-    constexpr std::size_t kUnionLimit = 2000;
-    constexpr std::size_t kSingleLimit = 60000;
-    std::size_t unioned = 0, cumulative = 0;
-    while (unioned < lists.size() && cumulative + lists[unioned].view.size() <= kUnionLimit) {
-      cumulative += lists[unioned].view.size();
-      candidates.insert(candidates.end(), lists[unioned].view.begin(), lists[unioned].view.end());
-      ++unioned;
-    }
-    if (lists.size() == 1 && unioned == 0) {
-      auto v = lists[0].view;
-      candidates.assign(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), kSingleLimit)));
-    }
-    for (std::size_t a = unioned; a < lists.size(); ++a)
-      for (std::size_t b = a + 1; b < lists.size(); ++b)
-        gallop_intersect(lists[a].view, lists[b].view, candidates);
-    std::sort(candidates.begin(), candidates.end());
-    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
-  }
-  candidates.insert(candidates.end(), postcode_streets.begin(), postcode_streets.end());
-
-  // Score streets by the weighted share of query words among their terms.
+  // Street scoring: the weighted share of query words among a street's terms.
   std::vector<double> credit(words.size());
   auto street_word_credits = [&](std::uint32_t street, std::vector<double>& out, double* postcode_bonus) {
     std::fill(out.begin(), out.end(), 0.0);
@@ -542,13 +477,20 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
     else if (outward_term >= 0 && std::binary_search(st.begin(), st.end(), static_cast<std::uint32_t>(outward_term)))
       *postcode_bonus = 0.5;
   };
+  std::vector<std::uint32_t> postcode_streets;
+  if (q.postcode && q.postcode->kind == Postcode::Kind::full) {
+    if (const PostcodeEntry* p = snap_.find_postcode(q.postcode->normalised())) {
+      for (std::uint32_t a : snap_.postcode_addresses(*p)) postcode_streets.push_back(snap_.addresses()[a].street);
+      std::sort(postcode_streets.begin(), postcode_streets.end());
+      postcode_streets.erase(std::unique(postcode_streets.begin(), postcode_streets.end()), postcode_streets.end());
+    }
+  }
   std::vector<StreetCandidate> scored;
-  scored.reserve(candidates.size());
-  {
-    std::uint32_t previous = UINT32_MAX;
-    for (std::uint32_t s : candidates) {
-      if (s == previous) continue;
-      previous = s;
+  double best_key = 0;
+  auto score_streets = [&](std::vector<std::uint32_t>& ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (std::uint32_t s : ids) {
       double bonus = 0;
       street_word_credits(s, credit, &bonus);
       double got = 0;
@@ -556,9 +498,86 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
       double key = (total_weight > 0 ? got / total_weight : 0) + 0.2 * bonus;
       if (std::binary_search(postcode_streets.begin(), postcode_streets.end(), s)) key += 0.3;
       scored.push_back(StreetCandidate{s, key});
+      best_key = std::max(best_key, key);
+    }
+  };
+
+  // Candidate streets, in two rounds. Round 1: the postcode's streets and every short list
+  // (rarest first, up to kUnionLimit streets together), so one misleading rare word cannot
+  // hide the right street. Round 2, only when round 1 found no street holding most of the
+  // query: streets shared by two longer lists (galloping intersections).
+  {
+    struct Source {
+      std::uint64_t df;
+      int word;  // -1: postcode term
+      std::int64_t term;
+    };
+    std::vector<Source> sources;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      if (words[i].df == 0) continue;
+      // A word typed correctly generates candidates from its own term only; typo
+      // alternatives still score.
+      std::uint64_t df = words[i].alternatives.front().second >= 1.0
+                             ? snap_.terms()[words[i].alternatives.front().first].postings_count
+                             : words[i].df;
+      sources.push_back(Source{df, static_cast<int>(i), -1});
+    }
+    std::int64_t pc_term = sector_term >= 0 ? sector_term : outward_term;
+    if (pc_term >= 0) sources.push_back(Source{snap_.terms()[static_cast<std::size_t>(pc_term)].postings_count, -1, pc_term});
+    std::sort(sources.begin(), sources.end(), [](const Source& a, const Source& b) { return a.df < b.df; });
+    if (sources.size() > 5) sources.resize(5);
+    std::vector<StreetList> lists(sources.size());
+    for (std::size_t k = 0; k < sources.size(); ++k) {
+      if (sources[k].word < 0) {
+        lists[k].view = snap_.postings(static_cast<std::uint32_t>(sources[k].term));
+        continue;
+      }
+      const WordPlan& w = words[static_cast<std::size_t>(sources[k].word)];
+      if (w.alternatives.size() == 1 || w.alternatives.front().second >= 1.0) {
+        lists[k].view = snap_.postings(w.alternatives.front().first);
+        continue;
+      }
+      for (auto [term, c] : w.alternatives) {
+        auto p = snap_.postings(term);
+        lists[k].owned.insert(lists[k].owned.end(), p.begin(), p.end());
+      }
+      std::sort(lists[k].owned.begin(), lists[k].owned.end());
+      lists[k].owned.erase(std::unique(lists[k].owned.begin(), lists[k].owned.end()), lists[k].owned.end());
+      lists[k].view = lists[k].owned;
+    }
+    constexpr std::size_t kUnionLimit = 2000;
+    constexpr std::size_t kSingleLimit = 60000;
+    constexpr std::size_t kPairLimit = 40000;   // two lists both longer than this: skip the pair
+    constexpr double kGoodEnough = 0.6;         // round 1 suffices when a street holds this share
+    std::vector<std::uint32_t> round(postcode_streets);
+    std::size_t unioned = 0, cumulative = 0;
+    while (unioned < lists.size() && cumulative + lists[unioned].view.size() <= kUnionLimit) {
+      cumulative += lists[unioned].view.size();
+      round.insert(round.end(), lists[unioned].view.begin(), lists[unioned].view.end());
+      ++unioned;
+    }
+    if (lists.size() == 1 && unioned == 0) {
+      auto v = lists[0].view;
+      round.insert(round.end(), v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), kSingleLimit)));
+    }
+    score_streets(round);
+    if (best_key < kGoodEnough && unioned + 1 < lists.size()) {
+      round.clear();
+      for (std::size_t a = unioned; a < lists.size(); ++a)
+        for (std::size_t b = a + 1; b < lists.size(); ++b)
+          if (std::min(lists[a].view.size(), lists[b].view.size()) <= kPairLimit)
+            gallop_intersect(lists[a].view, lists[b].view, round);
+      score_streets(round);  // a street already scored in round 1 may appear twice: harmless
     }
   }
-  constexpr std::size_t kStreetsToExpand = 12;
+  // Duplicates from the two rounds carry the same key; keep one.
+  std::sort(scored.begin(), scored.end(), [](const StreetCandidate& a, const StreetCandidate& b) {
+    return a.street != b.street ? a.street < b.street : a.key > b.key;
+  });
+  scored.erase(std::unique(scored.begin(), scored.end(),
+                           [](const StreetCandidate& a, const StreetCandidate& b) { return a.street == b.street; }),
+               scored.end());
+  constexpr std::size_t kStreetsToExpand = 8;
   if (scored.size() > kStreetsToExpand) {
     std::partial_sort(scored.begin(), scored.begin() + kStreetsToExpand, scored.end(),
                       [](const StreetCandidate& a, const StreetCandidate& b) { return a.key > b.key; });
@@ -581,14 +600,37 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
     return name_words.emplace(id, text::canonical_words(snap_.string(id))).first->second;
   };
   const double best_street_key = scored.empty() ? 0 : scored.front().key;
+  // With a number in the query, addresses whose numbers disagree are skipped cheaply; if
+  // that leaves nothing, the streets are scanned again without the filter.
+  const bool has_number = q.pao || q.sao || q.sao_letter;
+  for (int pass = has_number ? 0 : 1; pass < 2 && results.empty(); ++pass)
   for (const StreetCandidate& sc : scored) {
-    if (sc.key < best_street_key - 0.35) break;
+    if (sc.key < best_street_key - 0.3) break;
     double bonus = 0;
     street_word_credits(sc.street, credit, &bonus);
     bool leftovers = std::any_of(credit.begin(), credit.end(), [](double c) { return c < 1.0; });
     const StreetEntry& street = snap_.streets()[sc.street];
+    // "AUSTEN RISE" should prefer AUSTEN RISE to UPPER AUSTEN RISE: count street-name
+    // words the query did not mention.
+    int unmentioned_street_words = 0;
+    if (!words.empty()) {
+      for (const auto& dw : words_of(street.description)) {
+        bool mentioned = false;
+        for (const auto& w : words) {
+          if (w.text == dw) { mentioned = true; break; }
+          int limit = max_edits(std::min(w.text.size(), dw.size()));
+          if (limit > 0 && text::edit_distance(w.text, dw, limit) <= limit) { mentioned = true; break; }
+        }
+        unmentioned_street_words += mentioned ? 0 : 1;
+      }
+    }
     for (std::uint32_t ai = street.first_address; ai < street.first_address + street.address_count; ++ai) {
       const AddressEntry& e = snap_.addresses()[ai];
+      NumberFacts facts{e.sao_start,        e.sao_end,        e.pao_start,        e.pao_end,       e.sao_start_suffix,
+                        e.sao_end_suffix,   e.pao_start_suffix, e.pao_end_suffix, snap_.string(e.sao_text)};
+      bool flat_penalty = false;
+      double numbers = numbers_component(q, facts, &flat_penalty, nullptr);
+      if (pass == 0 && numbers <= 0) continue;
       double got = 0;
       int unmatched_name_words = 0;  // building-name words the query did not mention
       if (e.pao_text != 0 || e.sao_text != 0 || e.organisation != 0) {
@@ -620,13 +662,9 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
         for (std::size_t i = 0; i < words.size(); ++i) got += words[i].weight * credit[i];
       }
       double words_score = words.empty() ? -1 : (total_weight > 0 ? got / total_weight : 0);
-      NumberFacts facts{e.sao_start,        e.sao_end,        e.pao_start,        e.pao_end,       e.sao_start_suffix,
-                        e.sao_end_suffix,   e.pao_start_suffix, e.pao_end_suffix, snap_.string(e.sao_text)};
-      bool flat_penalty = false;
-      double numbers = numbers_component(q, facts, &flat_penalty, nullptr);
       double postcode = postcode_component(q, snap_.string(e.postcode), nullptr);
       double score = blend(words_score, numbers, postcode, flat_penalty);
-      if (!words.empty()) score -= 0.03 * std::min(unmatched_name_words, 3);
+      if (!words.empty()) score -= 0.03 * std::min(unmatched_name_words, 3) + 0.04 * std::min(unmentioned_street_words, 2);
       if (e.flags & kAlternative) score *= 0.98;
       results.push_back(Scored{ai, score});
     }

@@ -26,8 +26,8 @@ std::string_view Snapshot::section_text(Section s) const {
   return {file_.data() + ref.offset, ref.size};
 }
 
-Result<std::shared_ptr<const Snapshot>> Snapshot::open(const std::string& path) {
-  auto file = io::MappedFile::open(path, false);
+Result<std::shared_ptr<const Snapshot>> Snapshot::open(const std::string& path, bool prefault) {
+  auto file = io::MappedFile::open(path, false, prefault);
   if (!file) return file.error();
   auto snap = std::make_shared<Snapshot>();
   snap->path_ = path;
@@ -85,6 +85,9 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::open(const std::string& path) 
     return corrupt(path, "grid size disagrees with the header");
   auto pow2 = [](std::size_t n) { return n != 0 && (n & (n - 1)) == 0; };
   if (!pow2(snap->term_hash_.size()) || !pow2(snap->fuzzy_.size())) return corrupt(path, "hash tables malformed");
+  // The index sections are small and touched by every query: ask for them now.
+  for (Section s : {kStreets, kStreetTerms, kTerms, kTermHash, kPostings, kFuzzyHash, kPostcodes, kStrings})
+    snap->file_.will_need(h.sections[s].offset, h.sections[s].size);
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 

@@ -18,7 +18,9 @@ namespace deit::gazetteer {
 
 class Snapshot {
  public:
-  static Result<std::shared_ptr<const Snapshot>> open(const std::string& path);
+  // `prefault`: read every page at open (seconds for a national file) instead of on first
+  // use; otherwise the kernel is only asked to read ahead in the background.
+  static Result<std::shared_ptr<const Snapshot>> open(const std::string& path, bool prefault = false);
 
   const snapshot::Header& header() const { return *header_; }
   const std::string& path() const { return path_; }

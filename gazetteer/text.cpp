@@ -79,7 +79,7 @@ std::string_view canonical_word(std::string_view token) {
 
 std::string_view canonical_word_fuzzy(std::string_view token) {
   std::string_view exact = canonical_word(token);
-  if (exact != token || token.size() < 5) return exact;
+  if (exact != token || token.size() < 4) return exact;
   for (const auto& [spelling, canonical] : kCanonical) {
     if (spelling.size() < 5) continue;
     if (edit_distance(token, spelling, 1) <= 1) return canonical;

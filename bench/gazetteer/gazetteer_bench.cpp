@@ -28,13 +28,14 @@ long status_kib(const char* key) {
 
 int main(int argc, char** argv) {
   std::string snapshot, queries_path;
-  std::size_t limit = SIZE_MAX, show_misses = 0;
+  std::size_t limit = SIZE_MAX, show_misses = 0, show_slowest = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--snapshot") snapshot = v;
     else if (k == "--queries") queries_path = v;
     else if (k == "--limit") limit = std::stoul(v);
     else if (k == "--misses") show_misses = std::stoul(v);
+    else if (k == "--slowest") show_slowest = std::stoul(v);
   }
   if (snapshot.empty() || queries_path.empty()) {
     std::cerr << "usage: gazetteer_bench --snapshot FILE --queries FILE [--limit N] [--misses N]\n";
@@ -59,6 +60,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   long rss_after_open = status_kib("VmRSS:");
+  // Pass 1 touches the mapped pages for the first time (cold); pass 2 is the steady state.
+  double cold_s = 0;
+  {
+    auto c0 = Clock::now();
+    for (const auto& [uprn, text] : queries) (void)gaz->match(text, 5);
+    cold_s = std::chrono::duration<double>(Clock::now() - c0).count();
+  }
   std::vector<double> latency_us;
   latency_us.reserve(queries.size());
   std::size_t top1 = 0, top5 = 0, shown = 0;
@@ -83,6 +91,13 @@ int main(int argc, char** argv) {
     }
   }
   double total_s = std::chrono::duration<double>(Clock::now() - start).count();
+  if (show_slowest > 0) {
+    std::vector<std::size_t> order(latency_us.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return latency_us[a] > latency_us[b]; });
+    for (std::size_t i = 0; i < std::min(show_slowest, order.size()); ++i)
+      std::cerr << "SLOW " << latency_us[order[i]] << " us '" << queries[order[i]].second << "'\n";
+  }
   std::sort(latency_us.begin(), latency_us.end());
   auto pct = [&](double p) {
     return latency_us.empty() ? 0.0 : latency_us[std::min(latency_us.size() - 1, static_cast<std::size_t>(p * static_cast<double>(latency_us.size())))];
@@ -90,10 +105,10 @@ int main(int argc, char** argv) {
   auto info = gaz->info();
   const double n = static_cast<double>(std::max<std::size_t>(1, queries.size()));
   std::printf(
-      "{\"engine\":\"deit-gazetteer\",\"uprns\":%llu,\"queries\":%zu,\"load_seconds\":%.4f,\"queries_per_second\":%.0f,"
+      "{\"engine\":\"deit-gazetteer\",\"uprns\":%llu,\"queries\":%zu,\"load_seconds\":%.4f,\"cold_queries_per_second\":%.0f,\"queries_per_second\":%.0f,"
       "\"top1_accuracy\":%.4f,\"top5_accuracy\":%.4f,\"mean_top1_confidence\":%.3f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
       "\"rss_after_open_mib\":%.1f,\"rss_mib\":%.1f,\"peak_rss_mib\":%.1f}\n",
-      static_cast<unsigned long long>(info.uprns), queries.size(), load_s, n / total_s, top1 / n, top5 / n,
+      static_cast<unsigned long long>(info.uprns), queries.size(), load_s, n / cold_s, n / total_s, top1 / n, top5 / n,
       confidence_sum / n, pct(0.5) / 1000, pct(0.99) / 1000, rss_after_open / 1024.0, status_kib("VmRSS:") / 1024.0,
       status_kib("VmHWM:") / 1024.0);
   return 0;
