@@ -113,7 +113,7 @@ constexpr std::array<std::string_view, 120> kStreetBases{
     "BYRON", "SHELLEY", "KEATS", "TENNYSON", "WORDSWORTH", "MILTON", "CHAUCER", "DICKENS", "HARDY", "AUSTEN",
     "BRONTE", "ELGAR", "HANDEL", "PURCELL", "HOLST", "BRUNEL", "TELFORD", "STEPHENSON", "WATT", "ARKWRIGHT",
     "CAXTON", "CROMWELL", "RALEIGH", "DRAKE"};
-constexpr std::array<std::string_view, 9> kStreetMiddles{"", "", "", "FIELD", "WOOD", "LEIGH", "DENE", "MEAD", "CROFT"};
+constexpr std::array<std::string_view, 14> kStreetMiddles{"", "", "", "FIELD", "WOOD", "LEIGH", "DENE", "MEAD", "CROFT", "HURST", "WELL", "BURY", "GATE", "LANDS"};
 constexpr std::array<std::string_view, 22> kStreetTypes{
     "ROAD", "STREET", "LANE", "AVENUE", "CLOSE", "DRIVE", "WAY", "GARDENS", "CRESCENT", "PLACE", "GROVE",
     "TERRACE", "COURT", "HILL", "PARK", "SQUARE", "WALK", "MEWS", "RISE", "VIEW", "GREEN", "ROW"};
@@ -341,9 +341,10 @@ class Generator {
     for (int attempt = 0; attempt < 200; ++attempt) {
       std::string name;
       if (attempt > 20 || rng_.chance(0.08)) name += kQualifiers[rng_.below(kQualifiers.size())];
-      name += kStreetBases[rng_.below(kStreetBases.size())];
+      std::string_view base = kStreetBases[rng_.below(kStreetBases.size())];
+      name += base;
       std::string_view middle = kStreetMiddles[rng_.below(kStreetMiddles.size())];
-      if (!middle.empty() && name.find(' ') == std::string::npos) name += middle;
+      if (!middle.empty() && base.find(' ') == std::string_view::npos) name += middle;
       name += ' ';
       name += kStreetTypes[rng_.below(kStreetTypes.size())];
       if (used.insert(name).second) return name;

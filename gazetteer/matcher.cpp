@@ -549,22 +549,31 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
     constexpr std::size_t kSingleLimit = 60000;
     constexpr std::size_t kPairLimit = 40000;   // two lists both longer than this: skip the pair
     constexpr double kGoodEnough = 0.6;         // round 1 suffices when a street holds this share
+    // Round 1: the postcode's streets and the streets holding at least two of the three
+    // rarest lists (galloping intersections: cheap, and usually a handful of streets).
     std::vector<std::uint32_t> round(postcode_streets);
-    std::size_t unioned = 0, cumulative = 0;
-    while (unioned < lists.size() && cumulative + lists[unioned].view.size() <= kUnionLimit) {
-      cumulative += lists[unioned].view.size();
-      round.insert(round.end(), lists[unioned].view.begin(), lists[unioned].view.end());
-      ++unioned;
-    }
-    if (lists.size() == 1 && unioned == 0) {
-      auto v = lists[0].view;
-      round.insert(round.end(), v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), kSingleLimit)));
-    }
+    const std::size_t top = std::min<std::size_t>(lists.size(), 3);
+    for (std::size_t a = 0; a < top; ++a)
+      for (std::size_t b = a + 1; b < top; ++b)
+        if ((a == 0 && b == 1) || std::min(lists[a].view.size(), lists[b].view.size()) <= kPairLimit)
+          gallop_intersect(lists[a].view, lists[b].view, round);
     score_streets(round);
-    if (best_key < kGoodEnough && unioned + 1 < lists.size()) {
+    // Round 2, only when no street holds most of the query: every short list whole (rarest
+    // first, up to kUnionLimit streets), so one misleading or misspelt word cannot hide the
+    // right street, plus pairs involving the 4th and 5th rarest lists.
+    if (best_key < kGoodEnough) {
       round.clear();
-      for (std::size_t a = unioned; a < lists.size(); ++a)
-        for (std::size_t b = a + 1; b < lists.size(); ++b)
+      std::size_t cumulative = 0;
+      for (std::size_t k = 0; k < lists.size() && cumulative + lists[k].view.size() <= kUnionLimit; ++k) {
+        cumulative += lists[k].view.size();
+        round.insert(round.end(), lists[k].view.begin(), lists[k].view.end());
+      }
+      if (lists.size() == 1 && cumulative == 0) {
+        auto v = lists[0].view;
+        round.insert(round.end(), v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), kSingleLimit)));
+      }
+      for (std::size_t a = 0; a < lists.size(); ++a)
+        for (std::size_t b = std::max<std::size_t>(a + 1, top); b < lists.size(); ++b)
           if (std::min(lists[a].view.size(), lists[b].view.size()) <= kPairLimit)
             gallop_intersect(lists[a].view, lists[b].view, round);
       score_streets(round);  // a street already scored in round 1 may appear twice: harmless
