@@ -1,0 +1,13 @@
+#pragma once
+// deitctl subcommands implemented by other components' command-line front ends.
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace deit::hub {
+
+int run_translate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int run_gazetteer(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace deit::hub

@@ -1,0 +1,457 @@
+// deitctl: the operator and integration command line for DEIT Hub.
+// Run `deitctl help` for the commands.
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "adapters/adapter.hpp"
+#include "hub/cli/client.hpp"
+#include "hub/cli/commands.hpp"
+#include "hub/pki.hpp"
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace deit;
+using namespace deit::hub;
+
+namespace {
+
+const char* kHelp = R"(deitctl — operator and integration CLI for DEIT Hub
+
+usage: deitctl [global options] COMMAND [arguments]
+
+global options (or environment variables):
+  --hub HOST:PORT      the hub (DEIT_HUB, default 127.0.0.1:8443)
+  --as NAME            act as this agency or identity: uses CERTS/NAME.pem and NAME.key (DEIT_AS)
+  --certs DIR          certificate directory with ca.pem (DEIT_CERTS, default var/certs)
+  --cert F --key F --ca F   explicit certificate files instead of --as/--certs
+  --json               machine-readable output
+
+talking to the hub:
+  send FILE                      submit an incident message (the agency's own format)
+  inbox [--wait S] [--after N]   deliveries waiting for my agency (long-poll with --wait)
+  ack SEQ...                     acknowledge deliveries (transport acknowledgement)
+  watch [--out DIR] [--exec CMD] [--count N] [--timeout S]
+                                 stream deliveries as they arrive; each is written to DIR and/or
+                                 handed to CMD on stdin, and acknowledged only after that
+                                 succeeded; repeats of a message id are suppressed
+  transfers [--awaiting]         transfers my agency sent or received (--awaiting: needing my decision)
+  show TRANSFER                  a transfer and its history
+  accept TRANSFER [--reason R] [--operator O]
+  reject TRANSFER --reason R [--operator O]
+  dead-letters                   deliveries nobody acknowledged in time
+  retry SEQ                      requeue a dead-lettered delivery (administrator)
+  health
+
+offline:
+  validate FILE [--format F]     check a file against its format's schema (default format: deit)
+  translate --from F --to G FILE translate between formats, print the result and findings
+  certs [--dir DIR] NAME...      make a development CA (if missing) and certificates; "hub" is the server
+  certs --crl NAME... [--dir DIR]  write DIR/crl.pem revoking the named certificates
+  fingerprint FILE               SHA-256 fingerprint of a PEM certificate (for agency config)
+  receive --listen HOST:PORT --out DIR [--certs DIR] [--count N]
+                                 a push endpoint: accept deliveries from the hub over mutual TLS
+)";
+
+struct Globals {
+  std::string hub = "127.0.0.1:8443";
+  std::string as;
+  std::string certs = "var/certs";
+  std::string cert, key, ca;
+  bool json_output = false;
+};
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::make("io", "cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Writes `data` to `path` so that a crash leaves either nothing or the whole file.
+Status write_file_durably(const fs::path& path, const std::string& data) {
+  const fs::path tmp = path.string() + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return Error::make("io", "cannot write " + tmp.string());
+  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok) return Error::make("io", "cannot write " + tmp.string());
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Error::make("io", "cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::success();
+}
+
+ClientOptions client_options(const Globals& g) {
+  ClientOptions o = options_for(g.certs, g.as, g.hub);
+  if (!g.cert.empty()) o.cert_file = g.cert;
+  if (!g.key.empty()) o.key_file = g.key;
+  if (!g.ca.empty()) o.ca_file = g.ca;
+  return o;
+}
+
+int fail(const Error& e) {
+  std::cerr << "deitctl: " << e.describe() << "\n";
+  return 1;
+}
+
+// Prints a hub reply: JSON as given with --json, otherwise pretty; problems on stderr.
+int print_reply(const HttpReply& r, const Globals& g) {
+  if (r.status >= 400) {
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    if (!ec && v.is_object() && !g.json_output) {
+      const auto& o = v.as_object();
+      std::cerr << "refused (" << r.status << "): " << (o.contains("detail") ? json::value_to<std::string>(o.at("detail")) : "");
+      if (o.contains("field")) std::cerr << "\n  field:  " << json::value_to<std::string>(o.at("field"));
+      if (o.contains("rule")) std::cerr << "\n  rule:   " << json::value_to<std::string>(o.at("rule"));
+      if (o.contains("line")) std::cerr << "\n  at:     line " << o.at("line") << ", column " << o.at("column");
+      std::cerr << "\n";
+    } else {
+      std::cerr << r.body << "\n";
+    }
+    return 1;
+  }
+  std::cout << r.body << "\n";
+  return 0;
+}
+
+Result<HttpReply> call(const Globals& g, const std::string& method, const std::string& target,
+                       const std::string& body = {}, const std::string& content_type = {}) {
+  auto client = Client::connect(client_options(g));
+  if (!client) return client.error();
+  return (*client)->request(method, target, body, content_type);
+}
+
+std::string option(std::vector<std::string>& args, const std::string& name, const std::string& fallback = {}) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == name) {
+      std::string v = args[i + 1];
+      args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+      return v;
+    }
+  }
+  return fallback;
+}
+
+bool flag(std::vector<std::string>& args, const std::string& name) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name) {
+      args.erase(args.begin() + static_cast<long>(i));
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string content_type_for(const std::string& body) {
+  for (char c : body) {
+    if (c == '<') return "application/xml";
+    if (c == '{' || c == '[') return "application/json";
+    if (!std::isspace(static_cast<unsigned char>(c))) break;
+  }
+  return "application/xml";
+}
+
+// ---- watch ----
+
+struct WatchState {
+  fs::path out;
+  std::string exec;
+  fs::path seen_dir;
+  std::size_t delivered = 0, duplicates = 0;
+};
+
+// Hands one delivery to the receiving application; true when it may be acknowledged.
+bool hand_over(WatchState& w, const json::object& d, bool json_output) {
+  const auto seq = d.at("delivery").to_number<std::uint64_t>();
+  const std::string kind = json::value_to<std::string>(d.at("kind"));
+  const std::string transfer = json::value_to<std::string>(d.at("transfer"));
+  const std::string message = json::value_to<std::string>(d.at("message"));
+  const std::string body = json::value_to<std::string>(d.at("body"));
+  // Duplicates are suppressed by message id: the hub delivers at least once.
+  std::string key = transfer + "_" + message;
+  for (char& c : key)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  const fs::path marker = w.seen_dir / key;
+  if (!w.seen_dir.empty() && fs::exists(marker)) {
+    ++w.duplicates;
+    if (!json_output) std::cerr << "duplicate suppressed: " << transfer << " " << message << "\n";
+    return true;
+  }
+  if (!w.out.empty()) {
+    const std::string ext = json::value_to<std::string>(d.at("contentType")).find("json") != std::string::npos ? ".json" : ".xml";
+    char name[32];
+    std::snprintf(name, sizeof name, "%012llu-", static_cast<unsigned long long>(seq));
+    if (!write_file_durably(w.out / (std::string(name) + key + ext), body)) return false;
+  }
+  if (!w.exec.empty()) {
+    const fs::path tmp = fs::temp_directory_path() / ("deitctl-" + std::to_string(::getpid()) + ".in");
+    if (!write_file_durably(tmp, body)) return false;
+    const std::string cmd = "DEIT_DELIVERY=" + std::to_string(seq) + " DEIT_TRANSFER='" + transfer + "' DEIT_KIND='" +
+                            kind + "' " + w.exec + " < '" + tmp.string() + "'";
+    const int rc = std::system(cmd.c_str());
+    fs::remove(tmp);
+    if (rc != 0) {
+      std::cerr << "deitctl: command failed for delivery " << seq << " (exit " << WEXITSTATUS(rc) << "); not acknowledged\n";
+      return false;
+    }
+  }
+  if (!w.seen_dir.empty() && !write_file_durably(marker, "")) return false;
+  ++w.delivered;
+  if (json_output) {
+    std::cout << json::serialize(d) << "\n";
+  } else {
+    std::cout << "delivery " << seq << "  " << kind << "  transfer " << transfer << "  message " << message << "\n";
+    if (w.out.empty() && w.exec.empty()) std::cout << body << "\n";
+  }
+  std::cout.flush();
+  return true;
+}
+
+int watch(const Globals& g, std::vector<std::string> args) {
+  WatchState w;
+  w.out = option(args, "--out");
+  w.exec = option(args, "--exec");
+  const long count = std::stol(option(args, "--count", "0"));
+  const int timeout_s = std::stoi(option(args, "--timeout", "0"));
+  if (!w.out.empty()) {
+    fs::create_directories(w.out);
+    w.seen_dir = w.out / ".seen";
+    fs::create_directories(w.seen_dir);
+  }
+  auto stream = StreamClient::connect(client_options(g));
+  if (!stream) return fail(stream.error());
+  for (long n = 0; count == 0 || n < count;) {
+    auto frame = (*stream)->next(timeout_s * 1000);
+    if (!frame) {
+      if (frame.error().rule == "timeout") break;
+      return fail(frame.error());
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(*frame, ec);
+    if (ec || !v.is_object()) continue;
+    if (!hand_over(w, v.as_object(), g.json_output)) return 1;
+    if (auto s = (*stream)->ack({v.as_object().at("delivery").to_number<std::uint64_t>()}); !s) return fail(s.error());
+    ++n;
+  }
+  (*stream)->close();
+  std::cerr << "delivered " << w.delivered << ", duplicates suppressed " << w.duplicates << "\n";
+  return 0;
+}
+
+// ---- receive (push endpoint) ----
+
+int receive(const Globals& g, std::vector<std::string> args) {
+  namespace net = boost::asio;
+  namespace ssl = net::ssl;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  const std::string listen = option(args, "--listen", "127.0.0.1:9443");
+  const fs::path out = option(args, "--out", "received");
+  const std::string name = option(args, "--name", g.as.empty() ? "hub" : g.as);
+  const long count = std::stol(option(args, "--count", "0"));
+  const std::string fail_first = option(args, "--fail-first", "0");  // for retry tests
+  long to_fail = std::stol(fail_first);
+  fs::create_directories(out / ".seen");
+
+  ssl::context ctx(ssl::context::tls_server);
+  boost::system::error_code ec;
+  const fs::path dir = g.certs;
+  ctx.use_certificate_chain_file((dir / (name + ".pem")).string(), ec);
+  if (!ec) ctx.use_private_key_file((dir / (name + ".key")).string(), ssl::context::pem, ec);
+  if (!ec) ctx.load_verify_file(g.ca.empty() ? (dir / "ca.pem").string() : g.ca, ec);
+  if (ec) return fail(Error::make("tls", "cannot load certificates from " + dir.string() + ": " + ec.message()));
+  ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+
+  net::io_context io;
+  const auto colon = listen.rfind(':');
+  net::ip::tcp::acceptor acceptor(io, {net::ip::make_address(listen.substr(0, colon)),
+                                       static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)))});
+  std::cerr << "receiving on " << listen << " into " << out << "\n";
+  long received = 0, duplicates = 0;
+  while (count == 0 || received < count) {
+    net::ip::tcp::socket socket(io);
+    acceptor.accept(socket, ec);
+    if (ec) continue;
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ctx);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    stream.handshake(ssl::stream_base::server, ec);
+    if (ec) continue;
+    beast::flat_buffer buffer;
+    while (count == 0 || received < count) {
+      http::request<http::string_body> req;
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+      http::read(stream, buffer, req, ec);
+      if (ec) break;
+      http::response<http::string_body> res{http::status::no_content, req.version()};
+      res.keep_alive(req.keep_alive());
+      if (to_fail > 0) {
+        --to_fail;
+        res.result(http::status::service_unavailable);
+      } else {
+        const std::string seq(req["X-DEIT-Delivery"]), transfer(req["X-DEIT-Transfer-Id"]),
+            message(req["X-DEIT-Message-Id"]);
+        std::string key = transfer + "_" + message;
+        for (char& c : key)
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+        if (fs::exists(out / ".seen" / key)) {
+          ++duplicates;
+        } else if (!write_file_durably(out / (seq + "-" + key + ".msg"), req.body()) ||
+                   !write_file_durably(out / ".seen" / key, "")) {
+          res.result(http::status::internal_server_error);
+        } else {
+          ++received;
+          std::cout << "received delivery " << seq << " transfer " << transfer << " message " << message << "\n";
+          std::cout.flush();
+        }
+      }
+      res.prepare_payload();
+      http::write(stream, res, ec);
+      if (ec || !req.keep_alive()) break;
+    }
+    stream.shutdown(ec);
+  }
+  std::cerr << "received " << received << ", duplicates suppressed " << duplicates << "\n";
+  return 0;
+}
+
+// ---- offline ----
+
+int validate_offline(std::vector<std::string> args) {
+  const std::string format = option(args, "--format", "deit");
+  if (args.empty()) return (std::cerr << "usage: deitctl validate FILE [--format F]\n", 2);
+  auto registry = adapters::builtin_registry();
+  if (!registry) return fail(registry.error());
+  const adapters::Adapter* a = (*registry)->find(format);
+  if (!a) return fail(Error::make("usage", "unknown format '" + format + "'", "--format"));
+  auto body = read_file(args[0]);
+  if (!body) return fail(body.error());
+  auto s = a->validate(*body);
+  if (!s) {
+    std::cerr << args[0] << ": invalid: " << s.error().describe() << "\n";
+    return 1;
+  }
+  std::cout << args[0] << ": valid " << format << "\n";
+  return 0;
+}
+
+int certs(std::vector<std::string> args) {
+  const std::string dir = option(args, "--dir", env_or("DEIT_CERTS", "var/certs"));
+  if (flag(args, "--crl")) {
+    if (auto s = pki::write_crl(dir, args); !s) return fail(s.error());
+    std::cout << "wrote " << (fs::path(dir) / "crl.pem").string() << " revoking " << args.size() << " certificate(s)\n";
+    return 0;
+  }
+  const bool expired = flag(args, "--expired");
+  if (args.empty()) args = {"hub"};
+  if (expired) {
+    for (const auto& n : args)
+      if (auto s = pki::issue_certificate(dir, n, false, -1); !s) return fail(s.error());
+  } else if (auto s = pki::ensure_dev_pki(dir, args); !s) {
+    return fail(s.error());
+  }
+  for (const auto& n : args) {
+    auto fp = pki::fingerprint_file((fs::path(dir) / (n + ".pem")).string());
+    std::cout << n << "  " << (fs::path(dir) / (n + ".pem")).string() << "  sha256 " << (fp ? *fp : "?") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  Globals g;
+  g.hub = env_or("DEIT_HUB", g.hub);
+  g.as = env_or("DEIT_AS", g.as);
+  g.certs = env_or("DEIT_CERTS", g.certs);
+  g.hub = option(args, "--hub", g.hub);
+  g.as = option(args, "--as", g.as);
+  g.certs = option(args, "--certs", g.certs);
+  g.cert = option(args, "--cert");
+  g.key = option(args, "--key");
+  g.ca = option(args, "--ca");
+  g.json_output = flag(args, "--json");
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kHelp;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+
+  // Offline commands.
+  if (cmd == "validate") return validate_offline(args);
+  if (cmd == "translate") return run_translate(args, std::cout, std::cerr);
+  if (cmd == "gazetteer") return run_gazetteer(args, std::cout, std::cerr);
+  if (cmd == "certs") return certs(args);
+  if (cmd == "fingerprint") {
+    if (args.empty()) return (std::cerr << "usage: deitctl fingerprint FILE\n", 2);
+    auto fp = pki::fingerprint_file(args[0]);
+    if (!fp) return fail(fp.error());
+    std::cout << *fp << "\n";
+    return 0;
+  }
+  if (cmd == "receive") return receive(g, args);
+
+  if (g.as.empty() && g.cert.empty()) {
+    std::cerr << "deitctl: say who you are: --as AGENCY (or DEIT_AS), or --cert/--key\n";
+    return 2;
+  }
+  if (cmd == "watch") return watch(g, args);
+
+  Result<HttpReply> reply = Error::make("usage", "unknown command '" + cmd + "'; see deitctl help");
+  if (cmd == "send") {
+    if (args.empty()) return (std::cerr << "usage: deitctl send FILE\n", 2);
+    auto body = read_file(args[0]);
+    if (!body) return fail(body.error());
+    reply = call(g, "POST", "/v1/transfers", *body, content_type_for(*body));
+  } else if (cmd == "inbox") {
+    const std::string wait = option(args, "--wait", "0"), after = option(args, "--after", "0");
+    reply = call(g, "GET", "/v1/inbox?wait=" + wait + "&after=" + after);
+  } else if (cmd == "ack") {
+    std::string body = "{\"ack\":[";
+    for (std::size_t i = 0; i < args.size(); ++i) body += (i ? "," : "") + args[i];
+    reply = call(g, "POST", "/v1/inbox/ack", body + "]}", "application/json");
+  } else if (cmd == "transfers") {
+    reply = call(g, "GET", std::string("/v1/transfers") + (flag(args, "--awaiting") ? "?awaiting=decision" : ""));
+  } else if (cmd == "show") {
+    if (args.empty()) return (std::cerr << "usage: deitctl show TRANSFER\n", 2);
+    reply = call(g, "GET", "/v1/transfers/" + args[0]);
+  } else if (cmd == "accept" || cmd == "reject") {
+    const std::string reason = option(args, "--reason"), op = option(args, "--operator");
+    if (args.empty()) return (std::cerr << "usage: deitctl " << cmd << " TRANSFER [--reason R]\n", 2);
+    json::object body{{"reason", reason}};
+    if (!op.empty()) body["operator"] = op;
+    reply = call(g, "POST", "/v1/transfers/" + args[0] + "/" + cmd, json::serialize(body), "application/json");
+  } else if (cmd == "dead-letters") {
+    reply = call(g, "GET", "/v1/dead-letters");
+  } else if (cmd == "retry") {
+    if (args.empty()) return (std::cerr << "usage: deitctl retry SEQ\n", 2);
+    reply = call(g, "POST", "/v1/dead-letters/" + args[0] + "/retry");
+  } else if (cmd == "health") {
+    reply = call(g, "GET", "/v1/health");
+  }
+  if (!reply) return fail(reply.error());
+  return print_reply(*reply, g);
+}

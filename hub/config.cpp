@@ -1,0 +1,343 @@
+#include "hub/config.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "schemas/xml.hpp"
+
+namespace deit::hub {
+
+namespace json = boost::json;
+extern const std::string_view default_config_json;  // embedded hub/defaults/default-config.json
+
+std::string_view to_string(Role r) {
+  switch (r) {
+    case Role::operator_role: return "operator";
+    case Role::business_continuity: return "business-continuity";
+    case Role::administrator: return "administrator";
+  }
+  return "?";
+}
+
+const Agency* Config::find_agency(std::string_view id) const {
+  for (const auto& a : agencies)
+    if (a.id == id) return &a;
+  return nullptr;
+}
+
+namespace {
+
+// Walks a JSON object, remembering which keys were read so unknown keys (usually typos)
+// are reported instead of silently ignored.
+class Reader {
+ public:
+  Reader(const json::object& object, std::string path) : object_(object), path_(std::move(path)) {}
+
+  std::string at(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+
+  const json::value* get(std::string_view key) {
+    seen_.insert(std::string(key));
+    auto it = object_.find(key);
+    return it == object_.end() ? nullptr : &it->value();
+  }
+
+  Status string(std::string_view key, std::string& out, bool required = false) {
+    const json::value* v = get(key);
+    if (!v) return required ? Error::make("config", "is required", at(key)) : Status::success();
+    if (!v->is_string()) return Error::make("config", "must be a string", at(key));
+    out = std::string(v->as_string());
+    return Status::success();
+  }
+
+  template <typename Int>
+  Status integer(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
+    const json::value* v = get(key);
+    if (!v) return Status::success();
+    if (!v->is_int64() && !v->is_uint64()) return Error::make("config", "must be a whole number", at(key));
+    const std::int64_t n = v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(v->as_uint64());
+    if (n < min || n > max)
+      return Error::make("config", "must be between " + std::to_string(min) + " and " + std::to_string(max), at(key));
+    out = static_cast<Int>(n);
+    return Status::success();
+  }
+
+  Status boolean(std::string_view key, bool& out) {
+    const json::value* v = get(key);
+    if (!v) return Status::success();
+    if (!v->is_bool()) return Error::make("config", "must be true or false", at(key));
+    out = v->as_bool();
+    return Status::success();
+  }
+
+  Status finish() const {
+    for (const auto& kv : object_)
+      if (!seen_.count(std::string(kv.key())))
+        return Error::make("config", "unknown setting", at(kv.key()));
+    return Status::success();
+  }
+
+ private:
+  const json::object& object_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+#define DEIT_CHECK(expr)        \
+  do {                          \
+    Status s_ = (expr);         \
+    if (!s_) return s_.error(); \
+  } while (0)
+
+std::string resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
+Result<Role> parse_role(std::string_view s, const std::string& field) {
+  if (s == "operator") return Role::operator_role;
+  if (s == "business-continuity") return Role::business_continuity;
+  if (s == "administrator") return Role::administrator;
+  return Error::make("config", "'" + std::string(s) + "' is not one of operator, business-continuity, administrator",
+                     field);
+}
+
+Result<CertificateMatch> parse_certificate(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Error::make("config", "must be an object", path);
+  Reader r(v.as_object(), path);
+  CertificateMatch m;
+  DEIT_CHECK(r.string("subject_cn", m.subject_cn));
+  DEIT_CHECK(r.string("sha256", m.sha256));
+  std::string hex;
+  for (char c : m.sha256) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c)))
+      return Error::make("config", "must be hexadecimal (colons allowed)", r.at("sha256"));
+    hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  if (!hex.empty() && hex.size() != 64) return Error::make("config", "must be 32 bytes (64 hex digits)", r.at("sha256"));
+  m.sha256 = hex;
+  if (m.subject_cn.empty() && m.sha256.empty())
+    return Error::make("config", "needs subject_cn or sha256", path);
+  if (const json::value* roles = r.get("roles")) {
+    if (!roles->is_array()) return Error::make("config", "must be an array", r.at("roles"));
+    m.roles.clear();
+    for (std::size_t i = 0; i < roles->as_array().size(); ++i) {
+      const auto& rv = roles->as_array()[i];
+      const std::string field = r.at("roles") + "[" + std::to_string(i) + "]";
+      if (!rv.is_string()) return Error::make("config", "must be a string", field);
+      auto role = parse_role(rv.as_string(), field);
+      if (!role) return role.error();
+      m.roles.push_back(*role);
+    }
+  }
+  DEIT_CHECK(r.finish());
+  return m;
+}
+
+Result<Agency> parse_agency(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Error::make("config", "must be an object", path);
+  Reader r(v.as_object(), path);
+  Agency a;
+  DEIT_CHECK(r.string("id", a.id, true));
+  if (a.id.empty() || a.id.size() > 64 ||
+      !std::all_of(a.id.begin(), a.id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }) ||
+      a.id.front() == '-')
+    return Error::make("config", "'" + a.id + "' must be 1-64 characters of a-z, 0-9 and '-'", r.at("id"));
+  DEIT_CHECK(r.string("name", a.name));
+  if (a.name.empty()) a.name = a.id;
+  std::string kind;
+  DEIT_CHECK(r.string("kind", kind, true));
+  auto k = model::parse_agency_kind(kind);
+  if (!k) return Error::make("config", "'" + kind + "' is not one of police, fire, ambulance", r.at("kind"));
+  a.kind = *k;
+  DEIT_CHECK(r.string("format", a.format));
+  if (const json::value* d = r.get("delivery")) {
+    if (!d->is_object()) return Error::make("config", "must be an object", r.at("delivery"));
+    Reader dr(d->as_object(), r.at("delivery"));
+    std::string mode = "pull";
+    DEIT_CHECK(dr.string("mode", mode));
+    if (mode == "pull") {
+      a.delivery = DeliveryMode::pull;
+    } else if (mode == "push") {
+      a.delivery = DeliveryMode::push;
+    } else {
+      return Error::make("config", "'" + mode + "' is not one of pull, push", dr.at("mode"));
+    }
+    DEIT_CHECK(dr.string("endpoint", a.endpoint));
+    if (a.delivery == DeliveryMode::push && a.endpoint.rfind("https://", 0) != 0)
+      return Error::make("config", "push delivery needs an https:// endpoint", dr.at("endpoint"));
+    DEIT_CHECK(dr.finish());
+  }
+  if (const json::value* certs = r.get("certificates")) {
+    if (!certs->is_array()) return Error::make("config", "must be an array", r.at("certificates"));
+    for (std::size_t i = 0; i < certs->as_array().size(); ++i) {
+      auto m = parse_certificate(certs->as_array()[i], r.at("certificates") + "[" + std::to_string(i) + "]");
+      if (!m) return m.error();
+      a.certificates.push_back(std::move(m).value());
+    }
+  }
+  DEIT_CHECK(r.finish());
+  if (a.certificates.empty()) a.certificates.push_back(CertificateMatch{a.id, "", {Role::operator_role}});
+  return a;
+}
+
+Status parse_listen(const std::string& text, Config& c) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return Error::make("config", "must be host:port", "listen");
+  c.listen_address = text.substr(0, colon);
+  if (c.listen_address.size() > 2 && c.listen_address.front() == '[') c.listen_address = c.listen_address.substr(1, c.listen_address.size() - 2);
+  unsigned port = 0;
+  const std::string p = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || end != p.data() + p.size() || port > 65535)
+    return Error::make("config", "'" + p + "' is not a port number", "listen");
+  c.listen_port = static_cast<std::uint16_t>(port);
+  return Status::success();
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, const std::string& base_dir) {
+  json::error_code ec;
+  json::parse_options opts;
+  opts.allow_comments = true;
+  opts.allow_trailing_commas = true;
+  json::stream_parser p({}, opts);
+  std::size_t consumed = p.write_some(text.data(), text.size(), ec);
+  if (!ec) p.finish(ec);
+  if (ec) {
+    auto [line, column] = xml::line_column_at(text, consumed);
+    Error e = Error::make("config-syntax", ec.message());
+    e.line = line;
+    e.column = column;
+    return e;
+  }
+  json::value root = p.release();
+  if (!root.is_object()) return Error::make("config", "the configuration must be a JSON object", "/");
+
+  Config c;
+  Reader r(root.as_object(), "");
+  std::string listen = "127.0.0.1:8443";
+  DEIT_CHECK(r.string("listen", listen));
+  DEIT_CHECK(parse_listen(listen, c));
+  DEIT_CHECK(r.string("store", c.store_path));
+  DEIT_CHECK(r.string("log_file", c.log_file));
+  DEIT_CHECK(r.string("log_level", c.log_level));
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!levels.count(c.log_level)) return Error::make("config", "'" + c.log_level + "' is not a log level", "log_level");
+  DEIT_CHECK(r.integer("io_threads", c.io_threads, 1, 64));
+
+  if (const json::value* t = r.get("tls")) {
+    if (!t->is_object()) return Error::make("config", "must be an object", "tls");
+    Reader tr(t->as_object(), "tls");
+    DEIT_CHECK(tr.string("ca", c.tls.ca_file, true));
+    DEIT_CHECK(tr.string("cert", c.tls.cert_file, true));
+    DEIT_CHECK(tr.string("key", c.tls.key_file, true));
+    DEIT_CHECK(tr.string("crl", c.tls.crl_file));
+    DEIT_CHECK(tr.boolean("generate_dev_certs", c.tls.generate_dev_certs));
+    DEIT_CHECK(tr.finish());
+  } else {
+    return Error::make("config", "is required", "tls");
+  }
+  if (const json::value* d = r.get("delivery")) {
+    if (!d->is_object()) return Error::make("config", "must be an object", "delivery");
+    Reader dr(d->as_object(), "delivery");
+    std::int64_t initial = c.delivery.retry_initial.count(), max = c.delivery.retry_max.count(),
+                 dead = c.delivery.dead_letter_after.count(), window = static_cast<std::int64_t>(c.delivery.stream_window);
+    DEIT_CHECK(dr.integer("retry_initial_ms", initial, 10, 3'600'000));
+    DEIT_CHECK(dr.integer("retry_max_ms", max, 10, 86'400'000));
+    DEIT_CHECK(dr.integer("dead_letter_after_s", dead, 1, 7 * 86'400));
+    DEIT_CHECK(dr.integer("stream_window", window, 1, 100'000));
+    DEIT_CHECK(dr.finish());
+    if (max < initial) return Error::make("config", "must not be less than retry_initial_ms", "delivery.retry_max_ms");
+    c.delivery.retry_initial = std::chrono::milliseconds(initial);
+    c.delivery.retry_max = std::chrono::milliseconds(max);
+    c.delivery.dead_letter_after = std::chrono::seconds(dead);
+    c.delivery.stream_window = static_cast<std::size_t>(window);
+  }
+  if (const json::value* l = r.get("limits")) {
+    if (!l->is_object()) return Error::make("config", "must be an object", "limits");
+    Reader lr(l->as_object(), "limits");
+    std::int64_t idle = c.limits.idle_timeout.count(), header = c.limits.header_timeout.count();
+    DEIT_CHECK(lr.integer("max_body_bytes", c.limits.max_body_bytes, 1024, 64 << 20));
+    DEIT_CHECK(lr.integer("max_xml_depth", c.limits.max_xml_depth, 8, 256));
+    DEIT_CHECK(lr.integer("idle_timeout_s", idle, 1, 3600));
+    DEIT_CHECK(lr.integer("header_timeout_s", header, 1, 600));
+    DEIT_CHECK(lr.integer("max_connections", c.limits.max_connections, 1, 1'000'000));
+    DEIT_CHECK(lr.finish());
+    c.limits.idle_timeout = std::chrono::seconds(idle);
+    c.limits.header_timeout = std::chrono::seconds(header);
+  }
+  const json::value* agencies = r.get("agencies");
+  if (!agencies || !agencies->is_array() || agencies->as_array().empty())
+    return Error::make("config", "must be a non-empty array of agencies", "agencies");
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < agencies->as_array().size(); ++i) {
+    const std::string path = "agencies[" + std::to_string(i) + "]";
+    auto a = parse_agency(agencies->as_array()[i], path);
+    if (!a) return a.error();
+    if (!ids.insert(a->id).second) return Error::make("config", "duplicate agency id '" + a->id + "'", path + ".id");
+    c.agencies.push_back(std::move(a).value());
+  }
+  if (const json::value* admins = r.get("administrators")) {
+    if (!admins->is_array()) return Error::make("config", "must be an array", "administrators");
+    for (std::size_t i = 0; i < admins->as_array().size(); ++i) {
+      auto m = parse_certificate(admins->as_array()[i], "administrators[" + std::to_string(i) + "]");
+      if (!m) return m.error();
+      c.administrators.push_back(std::move(m).value());
+    }
+  }
+  DEIT_CHECK(r.finish());
+
+  // A certificate must identify exactly one agency or administrator.
+  std::set<std::string> identities;
+  auto claim = [&](const CertificateMatch& m, const std::string& owner) -> Status {
+    for (const std::string& key : {m.subject_cn.empty() ? std::string() : "cn:" + m.subject_cn,
+                                   m.sha256.empty() ? std::string() : "sha256:" + m.sha256}) {
+      if (!key.empty() && !identities.insert(key).second)
+        return Error::make("config", "certificate " + key + " is claimed twice (again by " + owner + ")", owner);
+    }
+    return Status::success();
+  };
+  for (std::size_t i = 0; i < c.agencies.size(); ++i)
+    for (const auto& m : c.agencies[i].certificates) DEIT_CHECK(claim(m, "agencies[" + std::to_string(i) + "]"));
+  for (std::size_t i = 0; i < c.administrators.size(); ++i)
+    DEIT_CHECK(claim(c.administrators[i], "administrators[" + std::to_string(i) + "]"));
+
+  c.store_path = resolve(base_dir, c.store_path);
+  c.log_file = resolve(base_dir, c.log_file);
+  c.tls.ca_file = resolve(base_dir, c.tls.ca_file);
+  c.tls.cert_file = resolve(base_dir, c.tls.cert_file);
+  c.tls.key_file = resolve(base_dir, c.tls.key_file);
+  c.tls.crl_file = resolve(base_dir, c.tls.crl_file);
+  c.tls.dev_certs_dir = std::filesystem::path(c.tls.cert_file).parent_path().string();
+  return c;
+}
+
+#undef DEIT_CHECK
+
+Result<Config> load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::make("config", "cannot read the configuration file", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto c = parse_config(ss.str(), std::filesystem::absolute(path).parent_path().string());
+  if (!c) {
+    Error e = c.error();
+    e.message = path + ": " + e.message;
+    return e;
+  }
+  return c;
+}
+
+Result<Config> default_config(const std::string& base_dir) { return parse_config(default_config_json, base_dir); }
+
+std::string_view default_config_text() { return default_config_json; }
+
+}  // namespace deit::hub

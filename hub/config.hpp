@@ -1,0 +1,89 @@
+#pragma once
+// The hub's whole configuration, from one JSON file or the embedded defaults.
+// Every mistake is reported with its JSON path (and line/column for syntax errors), e.g.
+//   agencies[2].kind: 'polce' is not one of police, fire, ambulance
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hub/model/incident.hpp"
+#include "hub/model/result.hpp"
+
+namespace deit::hub {
+
+enum class Role { operator_role, business_continuity, administrator };
+std::string_view to_string(Role);
+
+// How a client certificate is recognised: by subject common name or by the SHA-256
+// fingerprint of the DER certificate (hex, colons optional).
+struct CertificateMatch {
+  std::string subject_cn;
+  std::string sha256;  // lower-case hex without colons
+  std::vector<Role> roles{Role::operator_role};
+};
+
+enum class DeliveryMode { pull, push };
+
+struct Agency {
+  std::string id;
+  std::string name;
+  model::AgencyKind kind = model::AgencyKind::police;
+  std::string format = "deit";  // adapter name
+  DeliveryMode delivery = DeliveryMode::pull;
+  std::string endpoint;  // https://host:port/path when delivery is push
+  std::vector<CertificateMatch> certificates;  // empty: CN equal to the agency id
+};
+
+struct TlsConfig {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string crl_file;            // optional
+  bool generate_dev_certs = false;  // create a development CA and certificates if missing
+  std::string dev_certs_dir;        // where generated certificates go
+};
+
+struct DeliveryConfig {
+  std::chrono::milliseconds retry_initial{500};
+  std::chrono::milliseconds retry_max{60'000};
+  std::chrono::seconds dead_letter_after{600};
+  std::size_t stream_window = 512;  // unacknowledged deliveries in flight per stream
+};
+
+struct Limits {
+  std::size_t max_body_bytes = 1 << 20;
+  int max_xml_depth = 32;
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds header_timeout{10};
+  std::size_t max_connections = 4096;
+};
+
+struct Config {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8443;
+  std::string store_path = "var/deit-hub.db";
+  std::string log_file;  // empty: stdout only
+  std::string log_level = "info";
+  int io_threads = 2;
+  TlsConfig tls;
+  DeliveryConfig delivery;
+  Limits limits;
+  std::vector<Agency> agencies;
+  std::vector<CertificateMatch> administrators;
+
+  const Agency* find_agency(std::string_view id) const;
+};
+
+// Parses a configuration document. `base_dir` resolves relative file paths.
+Result<Config> parse_config(std::string_view json_text, const std::string& base_dir);
+// Reads and parses a file; errors name the file.
+Result<Config> load_config_file(const std::string& path);
+// The embedded defaults: five sample agencies, SQLite under var/, development certificates.
+Result<Config> default_config(const std::string& base_dir);
+// The embedded default configuration text (for `deit-hub --print-default-config`).
+std::string_view default_config_text();
+
+}  // namespace deit::hub

@@ -1,0 +1,76 @@
+#pragma once
+// The transfer service: everything the hub decides, independent of sockets and threads.
+// The HTTPS/WebSocket server (server.hpp) is a thin layer that calls these functions.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "adapters/adapter.hpp"
+#include "hub/config.hpp"
+#include "hub/dispatcher.hpp"
+#include "hub/store.hpp"
+
+namespace deit::hub {
+
+// Who is calling, decided from the client certificate.
+struct Identity {
+  std::string agency;  // empty for administrators without an agency
+  std::string subject_cn;
+  std::string fingerprint;
+  std::vector<Role> roles;
+
+  bool has_role(Role r) const;
+  // The name written into audit and history entries.
+  const std::string& name() const { return agency.empty() ? subject_cn : agency; }
+};
+
+class Hub {
+ public:
+  // Opens the store, loads the adapters, and refills the delivery queues from the store.
+  static Result<std::unique_ptr<Hub>> create(Config config);
+  ~Hub();
+
+  const Config& config() const { return config_; }
+  Store& store() { return *store_; }
+  Dispatcher& dispatcher() { return dispatcher_; }
+  const adapters::Registry& adapters() const { return *adapters_; }
+
+  // Maps a verified client certificate to exactly one identity; nullopt when unknown.
+  std::optional<Identity> identify(std::string_view subject_cn, std::string_view sha256_hex) const;
+
+  // Decodes `body` with the caller's format, checks that the caller is the sender, routes
+  // to the receivers and translates for each. No side effects.
+  Result<SubmitRequest> prepare_submit(const Identity& caller, std::string_view body,
+                                       std::string_view content_type) const;
+
+  // Commits; on success enqueues the new deliveries (in commit order) before `done` runs.
+  void commit_submit(SubmitRequest request, std::function<void(Result<SubmitOutcome>)> done);
+  void acknowledge(const std::string& agency, std::vector<std::uint64_t> seqs,
+                   std::function<void(Result<AckOutcome>)> done);
+  void decide(DecisionRequest request, std::function<void(Result<DecisionOutcome>)> done);
+  void requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done);
+
+  // Dead-letters deliveries pending longer than the configured limit, with an alert.
+  void sweep_dead_letters(std::int64_t now);
+
+  // Whether `caller` may read `transfer` (sender, receiver, or an administrator).
+  static bool may_read(const Identity& caller, const TransferRecord& transfer);
+
+ private:
+  Hub(Config config, std::shared_ptr<const adapters::Registry> adapters, std::unique_ptr<Store> store);
+
+  Config config_;
+  std::shared_ptr<const adapters::Registry> adapters_;
+  std::unique_ptr<Store> store_;
+  Dispatcher dispatcher_;
+  std::atomic<bool> sweeping_{false};
+};
+
+// A JSON array of findings: [{"field":..,"rule":..,"message":..}].
+std::string findings_to_json(const std::vector<adapters::Finding>& findings);
+
+}  // namespace deit::hub

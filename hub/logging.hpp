@@ -1,0 +1,13 @@
+#pragma once
+// One structured line per lifecycle event: "2026-11-23T08:15:02.123Z info event=stored transfer=T-...".
+
+#include <string>
+
+#include "hub/model/result.hpp"
+
+namespace deit::hub {
+
+// Sets the default spdlog logger: asynchronous, to stdout and (if given) a file.
+Status setup_logging(const std::string& level, const std::string& file);
+
+}  // namespace deit::hub

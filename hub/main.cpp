@@ -1,0 +1,123 @@
+// deit-hub: the direct electronic incident transfer hub.
+//   deit-hub                      run with the embedded defaults (files under ./var)
+//   deit-hub --config hub.json    run with a configuration file
+//   deit-hub --check-config F     validate a configuration file and exit
+//   deit-hub --print-default-config
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "hub/config.hpp"
+#include "hub/hub.hpp"
+#include "hub/logging.hpp"
+#include "hub/pki.hpp"
+#include "hub/server.hpp"
+
+using namespace deit;
+using namespace deit::hub;
+
+namespace {
+
+int usage() {
+  std::cerr << "usage: deit-hub [--config FILE] [--base-dir DIR] [--listen HOST:PORT] [--log-level LEVEL]\n"
+               "       deit-hub --check-config FILE\n"
+               "       deit-hub --print-default-config\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_file, base_dir = std::filesystem::current_path().string(), listen, log_level;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
+    if (a == "--config") {
+      config_file = next();
+    } else if (a == "--check-config") {
+      config_file = next();
+      check_only = true;
+    } else if (a == "--base-dir") {
+      base_dir = next();
+    } else if (a == "--listen") {
+      listen = next();
+    } else if (a == "--log-level") {
+      log_level = next();
+    } else if (a == "--print-default-config") {
+      std::cout << default_config_text();
+      return 0;
+    } else {
+      return usage();
+    }
+  }
+
+  auto config = config_file.empty() ? default_config(base_dir) : load_config_file(config_file);
+  if (!config) {
+    std::cerr << "deit-hub: configuration error: " << config.error().describe() << "\n";
+    return 1;
+  }
+  if (check_only) {
+    std::cout << "configuration OK: " << config->agencies.size() << " agencies\n";
+    return 0;
+  }
+  if (!listen.empty()) {
+    const auto colon = listen.rfind(':');
+    config->listen_address = listen.substr(0, colon);
+    config->listen_port = static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)));
+  }
+  if (!log_level.empty()) config->log_level = log_level;
+  if (auto s = setup_logging(config->log_level, config->log_file); !s) {
+    std::cerr << "deit-hub: " << s.error().describe() << "\n";
+    return 1;
+  }
+
+  if (config->tls.generate_dev_certs) {
+    std::vector<std::string> names{"hub"};
+    for (const auto& a : config->agencies) names.push_back(a.id);
+    for (const auto& m : config->administrators)
+      if (!m.subject_cn.empty()) names.push_back(m.subject_cn);
+    if (auto s = pki::ensure_dev_pki(config->tls.dev_certs_dir, names); !s) {
+      spdlog::critical("event=startup-failed reason=\"{}\"", s.error().describe());
+      return 1;
+    }
+    spdlog::info("event=dev-certificates dir={}", config->tls.dev_certs_dir);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(config->store_path).parent_path(), ec);
+
+  const int threads = config->io_threads;
+  auto hub = Hub::create(std::move(config).value());
+  if (!hub) {
+    spdlog::critical("event=startup-failed reason=\"{}\"", hub.error().describe());
+    spdlog::shutdown();
+    return 1;
+  }
+  boost::asio::io_context io(threads);
+  Server server(**hub, io);
+  if (auto s = server.start(); !s) {
+    spdlog::critical("event=startup-failed reason=\"{}\"", s.error().describe());
+    spdlog::shutdown();
+    return 1;
+  }
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("event=stopping signal={}", sig);
+    server.stop();
+    io.stop();
+  });
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  (*hub)->store().close();  // every queued write is committed before the process ends
+  spdlog::info("event=stopped");
+  spdlog::shutdown();
+  return 0;
+}

@@ -1,0 +1,748 @@
+#include "hub/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/json.hpp>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "hub/api_json.hpp"
+#include "hub/url.hpp"
+
+namespace deit::hub {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+
+namespace {
+
+// ---- small helpers ----
+
+// Bridges a store completion (on the writer thread) back into the calling coroutine.
+// Deliberately not a coroutine itself: GCC 12 mishandles lambdas passed by value into
+// coroutine frames, so the initiation happens here and only the awaitable is returned.
+template <typename T, typename Start>
+auto await_result(Start start) {
+  return net::async_initiate<decltype(net::use_awaitable), void(Result<T>)>(
+      [](auto handler, Start start) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        start([shared](Result<T> r) mutable {
+          auto ex = net::get_associated_executor(*shared);
+          net::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+        });
+      },
+      net::use_awaitable, std::move(start));
+}
+
+// A wake-up call for a coroutine waiting on new deliveries. raise() runs on the
+// coroutine's strand; a raise while the coroutine is busy elsewhere is remembered.
+struct Signal {
+  explicit Signal(net::any_io_executor ex) : timer(ex) {}
+  net::steady_timer timer;
+  bool raised = false;
+  void raise() {
+    raised = true;
+    timer.cancel();
+  }
+  net::awaitable<void> wait(std::chrono::steady_clock::duration d) {
+    if (!raised) {
+      timer.expires_after(d);
+      co_await timer.async_wait(nothrow);
+    }
+    raised = false;
+  }
+};
+
+std::function<void()> notifier(const std::shared_ptr<Signal>& signal, net::any_io_executor ex) {
+  return [weak = std::weak_ptr<Signal>(signal), ex] {
+    net::post(ex, [weak] {
+      if (auto s = weak.lock()) s->raise();
+    });
+  };
+}
+
+int status_for(const Error& e) {
+  const std::string& r = e.rule;
+  if (r == "well-formed" || r == "doctype" || r == "depth" || r == "bad-request" || r == "utf-8") return 400;
+  if (r == "forbidden") return 403;
+  if (r == "not-found") return 404;
+  if (r == "method") return 405;
+  if (r == "conflict" || r == "sequence") return 409;
+  if (r == "size") return 413;
+  if (r == "unsupported-media-type") return 415;
+  if (r == "store") return 503;
+  return 422;  // schema, namespace, type, enumeration, routing, unknown-agency, translation, required
+}
+
+Response problem(const Request& req, int status, const Error& e) {
+  json::object o{{"type", "urn:deit-hub:problem:" + e.rule},
+                 {"title", std::string(http::obsolete_reason(static_cast<http::status>(status)))},
+                 {"status", status},
+                 {"detail", e.message},
+                 {"rule", e.rule}};
+  if (!e.field.empty()) o["field"] = e.field;
+  if (e.line > 0) {
+    o["line"] = e.line;
+    o["column"] = e.column;
+  }
+  Response res{static_cast<http::status>(status), req.version()};
+  res.set(http::field::content_type, "application/problem+json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = json::serialize(o);
+  res.prepare_payload();
+  return res;
+}
+
+Response problem(const Request& req, const Error& e) { return problem(req, status_for(e), e); }
+
+Response json_response(const Request& req, http::status status, const json::value& body) {
+  Response res{status, req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = json::serialize(body);
+  res.prepare_payload();
+  return res;
+}
+
+std::string query_param(std::string_view target, std::string_view name) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+std::uint64_t to_uint(const std::string& s, std::uint64_t fallback) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return (ec == std::errc() && end == s.data() + s.size() && !s.empty()) ? v : fallback;
+}
+
+std::vector<std::string_view> path_segments(std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  std::vector<std::string_view> out;
+  while (!target.empty()) {
+    if (target.front() == '/') {
+      target.remove_prefix(1);
+      continue;
+    }
+    const auto slash = target.find('/');
+    out.push_back(target.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    target.remove_prefix(slash);
+  }
+  return out;
+}
+
+// The certificate's subject CN and SHA-256 fingerprint; the chain was verified by TLS.
+std::pair<std::string, std::string> peer_certificate(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return {};
+  char cn[256] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  X509_digest(cert, EVP_sha256(), md, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string fp;
+  for (unsigned i = 0; i < len; ++i) {
+    fp.push_back(hex[md[i] >> 4]);
+    fp.push_back(hex[md[i] & 15]);
+  }
+  return {cn, fp};
+}
+
+Status load_tls(ssl::context& ctx, const TlsConfig& tls, bool server) {
+  boost::system::error_code ec;
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                  ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  ctx.use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) return Error::make("tls", "cannot load certificate " + tls.cert_file + ": " + ec.message(), "tls.cert");
+  ctx.use_private_key_file(tls.key_file, ssl::context::pem, ec);
+  if (ec) return Error::make("tls", "cannot load key " + tls.key_file + ": " + ec.message(), "tls.key");
+  ctx.load_verify_file(tls.ca_file, ec);
+  if (ec) return Error::make("tls", "cannot load CA " + tls.ca_file + ": " + ec.message(), "tls.ca");
+  if (!tls.crl_file.empty()) {
+    FILE* f = std::fopen(tls.crl_file.c_str(), "rb");
+    if (!f) return Error::make("tls", "cannot read CRL " + tls.crl_file, "tls.crl");
+    X509_CRL* crl = PEM_read_X509_CRL(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    if (!crl) return Error::make("tls", "not a PEM CRL: " + tls.crl_file, "tls.crl");
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx.native_handle());
+    X509_STORE_add_crl(store, crl);
+    X509_CRL_free(crl);
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  }
+  if (server) {
+    ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    static const unsigned char session_context[] = "deit-hub";
+    SSL_CTX_set_session_id_context(ctx.native_handle(), session_context, sizeof session_context - 1);
+    // Log why a client certificate was refused (expired, revoked, unknown issuer).
+    ctx.set_verify_callback([](bool preverified, ssl::verify_context& vc) {
+      if (!preverified) {
+        X509_STORE_CTX* store_ctx = vc.native_handle();
+        const int err = X509_STORE_CTX_get_error(store_ctx);
+        char subject[256] = {0};
+        if (X509* cert = X509_STORE_CTX_get_current_cert(store_ctx))
+          X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+        spdlog::warn("event=tls-refused subject=\"{}\" reason=\"{}\"", subject, X509_verify_cert_error_string(err));
+      }
+      return preverified;
+    });
+  } else {
+    ctx.set_verify_mode(ssl::verify_peer);
+  }
+  return Status::success();
+}
+
+}  // namespace
+
+// =======================================================================================
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Hub& hub;
+  net::io_context& io;
+  ssl::context server_tls{ssl::context::tls_server};
+  ssl::context client_tls{ssl::context::tls_client};
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopped{false};
+  std::atomic<std::size_t> connections{0};
+  std::vector<std::shared_ptr<Signal>> background;  // pushers and the sweeper, to wake on stop
+  std::mutex background_mutex;
+
+  Impl(Hub& h, net::io_context& i) : hub(h), io(i), acceptor(i) {}
+
+  // ---------------------------------------------------------------- listener
+
+  net::awaitable<void> listen() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(io), nothrow);
+      if (ec) {
+        if (stopped || ec == net::error::operation_aborted) break;
+        spdlog::warn("event=accept-failed error=\"{}\"", ec.message());
+        continue;
+      }
+      if (connections >= hub.config().limits.max_connections) {
+        spdlog::warn("event=connection-refused reason=\"connection limit {} reached\"", hub.config().limits.max_connections);
+        continue;  // the socket closes as it goes out of scope
+      }
+      auto ex = socket.get_executor();
+      net::co_spawn(ex, session(std::move(socket)), net::detached);
+    }
+  }
+
+  // ---------------------------------------------------------------- HTTPS session
+
+  net::awaitable<void> session(tcp::socket socket) {
+    auto self = shared_from_this();
+    ++connections;
+    struct Count {
+      std::atomic<std::size_t>& n;
+      ~Count() { --n; }
+    } count{connections};
+
+    boost::system::error_code ignored;
+    const auto remote = socket.remote_endpoint(ignored);
+    TlsStream stream(std::move(socket), server_tls);
+    const Limits& limits = hub.config().limits;
+    beast::get_lowest_layer(stream).expires_after(limits.header_timeout);
+    auto [hs_ec] = co_await stream.async_handshake(ssl::stream_base::server, nothrow);
+    if (hs_ec) {
+      spdlog::info("event=tls-handshake-failed peer={} error=\"{}\"", remote.address().to_string(), hs_ec.message());
+      co_return;
+    }
+    auto [cn, fingerprint] = peer_certificate(stream.native_handle());
+    std::optional<Identity> identity = hub.identify(cn, fingerprint);
+    if (!identity) {
+      spdlog::warn("event=unknown-certificate peer={} subject_cn=\"{}\" sha256={}", remote.address().to_string(), cn,
+                   fingerprint);
+    }
+
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(limits.max_body_bytes);
+      parser.header_limit(16 * 1024);
+      // The first request must arrive promptly; idle keep-alive connections get longer.
+      beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
+      auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
+      if (read_ec == http::error::end_of_stream || read_ec == net::ssl::error::stream_truncated) break;
+      if (read_ec) {
+        if (read_ec == http::error::body_limit) {
+          Request dummy{http::verb::post, "/", 11};
+          dummy.keep_alive(false);
+          Response res = problem(dummy, Error::make("size", "request body is larger than " +
+                                                                std::to_string(limits.max_body_bytes) + " bytes"));
+          co_await http::async_write(stream, res, nothrow);
+        } else if (read_ec != beast::error::timeout && read_ec != net::error::operation_aborted &&
+                   read_ec != net::error::eof && read_ec != net::error::connection_reset) {
+          Request dummy{http::verb::get, "/", 11};
+          dummy.keep_alive(false);
+          Response res = problem(dummy, Error::make("bad-request", "malformed HTTP request: " + read_ec.message()));
+          co_await http::async_write(stream, res, nothrow);
+        }
+        break;
+      }
+      Request req = parser.release();
+      if (websocket::is_upgrade(req)) {
+        if (!identity || identity->agency.empty()) {
+          Response res = problem(req, Error::make("forbidden", "certificate is not an agency's", "certificate"));
+          co_await http::async_write(stream, res, nothrow);
+          break;
+        }
+        beast::get_lowest_layer(stream).expires_never();
+        co_await stream_session(std::move(stream), std::move(req), *identity);
+        co_return;
+      }
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+      Response res;
+      if (identity) {
+        res = co_await handle(req, *identity);
+      } else {
+        res = problem(req, Error::make("forbidden",
+                                       "certificate '" + cn + "' (sha256 " + fingerprint +
+                                           ") is not registered to any agency",
+                                       "certificate"));
+      }
+      const bool keep_alive = res.keep_alive() && identity.has_value();
+      auto [write_ec, written] = co_await http::async_write(stream, res, nothrow);
+      if (write_ec || !keep_alive) break;
+    }
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    co_await stream.async_shutdown(nothrow);
+  }
+
+  // ---------------------------------------------------------------- API
+
+  net::awaitable<Response> handle(Request& req, const Identity& who) {
+    const auto parts = path_segments(req.target());
+    const auto method = req.method();
+    if (parts.empty() || parts[0] != "v1") co_return problem(req, Error::make("not-found", "no such resource", "path"));
+
+    if (parts.size() == 2 && parts[1] == "health" && method == http::verb::get) {
+      co_return json_response(req, http::status::ok,
+                              {{"status", "ok"},
+                               {"pending_deliveries", hub.dispatcher().pending_total()},
+                               {"connections", connections.load()},
+                               {"agency", who.agency},
+                               {"identity", who.name()}});
+    }
+    if (parts.size() == 2 && parts[1] == "transfers" && method == http::verb::post) co_return co_await submit(req, who);
+    if (parts.size() == 2 && parts[1] == "transfers" && method == http::verb::get) co_return list_transfers(req, who);
+    if (parts.size() == 3 && parts[1] == "transfers" && method == http::verb::get)
+      co_return show_transfer(req, who, std::string(parts[2]));
+    if (parts.size() == 4 && parts[1] == "transfers" && (parts[3] == "accept" || parts[3] == "reject") &&
+        method == http::verb::post)
+      co_return co_await decide(req, who, std::string(parts[2]), parts[3] == "accept");
+    if (parts.size() == 2 && parts[1] == "inbox" && method == http::verb::get) co_return co_await inbox(req, who);
+    if (parts.size() == 3 && parts[1] == "inbox" && parts[2] == "ack" && method == http::verb::post)
+      co_return co_await ack(req, who);
+    if (parts.size() == 2 && parts[1] == "dead-letters" && method == http::verb::get) co_return dead_letters(req, who);
+    if (parts.size() == 4 && parts[1] == "dead-letters" && parts[3] == "retry" && method == http::verb::post)
+      co_return co_await retry_dead_letter(req, who, std::string(parts[2]));
+    if (parts.size() >= 2 && (parts[1] == "transfers" || parts[1] == "inbox" || parts[1] == "dead-letters" ||
+                              parts[1] == "health"))
+      co_return problem(req, Error::make("method", std::string(req.method_string()) + " is not allowed here", "method"));
+    co_return problem(req, Error::make("not-found", "no such resource", "path"));
+  }
+
+  net::awaitable<Response> submit(Request& req, const Identity& who) {
+    auto prepared = hub.prepare_submit(who, req.body(), req[http::field::content_type]);
+    if (!prepared) {
+      spdlog::warn("event=refused agency={} rule={} field=\"{}\" line={} column={} reason=\"{}\"", who.name(),
+                   prepared.error().rule, prepared.error().field, prepared.error().line, prepared.error().column,
+                   prepared.error().message);
+      co_return problem(req, prepared.error());
+    }
+    const std::string message_id = prepared->message.message_id;
+    spdlog::info("event=received sender={} message={} type={} receivers={}", who.agency, message_id,
+                 model::to_string(prepared->message.type), prepared->targets.size());
+    std::vector<std::string> findings;
+    for (const auto& t : prepared->targets) findings.push_back(t.findings_json);
+    // Lambdas bridged into co_await capture only pointers to this frame's locals: GCC 12
+    // destroys by-value captures of such temporaries twice.
+    SubmitRequest request = std::move(prepared).value();
+    auto outcome = co_await await_result<SubmitOutcome>(
+        [this, &request](auto done) { hub.commit_submit(std::move(request), std::move(done)); });
+    if (!outcome) co_return problem(req, outcome.error());
+    json::array transfers;
+    for (std::size_t i = 0; i < outcome->transfers.size(); ++i) {
+      json::object t{{"id", outcome->transfers[i].first}, {"receiver", outcome->transfers[i].second}};
+      if (i < findings.size() && !outcome->duplicate) t["findings"] = json::parse(findings[i]);
+      transfers.push_back(std::move(t));
+    }
+    json::object body{{"status", outcome->duplicate ? "duplicate" : "received"},
+                      {"message", message_id},
+                      {"transfers", std::move(transfers)}};
+    Response res = json_response(req, outcome->duplicate ? http::status::ok : http::status::accepted, body);
+    if (outcome->transfers.size() == 1) res.set(http::field::location, "/v1/transfers/" + outcome->transfers[0].first);
+    co_return res;
+  }
+
+  Response list_transfers(Request& req, const Identity& who) {
+    if (who.agency.empty()) return problem(req, Error::make("forbidden", "listing is per agency", "certificate"));
+    const bool awaiting = query_param(req.target(), "awaiting") == "decision";
+    const auto limit = std::min<std::uint64_t>(to_uint(query_param(req.target(), "limit"), 100), 1000);
+    auto list = hub.store().list_transfers(who.agency, awaiting, limit);
+    if (!list) return problem(req, list.error());
+    json::array a;
+    for (const auto& t : *list) a.push_back(transfer_json(t));
+    return json_response(req, http::status::ok, {{"transfers", std::move(a)}});
+  }
+
+  Response show_transfer(Request& req, const Identity& who, const std::string& id) {
+    auto t = hub.store().transfer(id);
+    // Not yours looks the same as not there: no agency learns of others' transfers.
+    if (!t || !Hub::may_read(who, *t)) return problem(req, Error::make("not-found", "no transfer " + id, "transfer"));
+    auto history = hub.store().history(id);
+    if (!history) return problem(req, history.error());
+    json::object body = transfer_json(*t);
+    body["history"] = history_json(*history);
+    return json_response(req, http::status::ok, body);
+  }
+
+  net::awaitable<Response> decide(Request& req, const Identity& who, const std::string& id, bool accept) {
+    if (who.agency.empty()) co_return problem(req, Error::make("forbidden", "only the receiving agency decides", "certificate"));
+    DecisionRequest d{who.agency, id, accept, "", who.name()};
+    if (!req.body().empty()) {
+      boost::system::error_code ec;
+      json::value v = json::parse(req.body(), ec);
+      if (ec || !v.is_object()) {
+        auto [line, column] = std::pair{1, 1};
+        Error e = Error::make("bad-request", "body must be a JSON object: " + (ec ? ec.message() : std::string("not an object")));
+        e.line = line;
+        e.column = column;
+        co_return problem(req, e);
+      }
+      const auto& o = v.as_object();
+      if (auto* r = o.if_contains("reason"); r && r->is_string()) d.reason = std::string(r->as_string());
+      if (auto* op = o.if_contains("operator"); op && op->is_string())
+        d.actor = who.name() + "/" + std::string(op->as_string());
+    }
+    auto outcome = co_await await_result<DecisionOutcome>(
+        [this, &d](auto done) { hub.decide(std::move(d), std::move(done)); });
+    if (!outcome) co_return problem(req, outcome.error());
+    json::object body = transfer_json(outcome->transfer);
+    body["unchanged"] = outcome->unchanged;
+    co_return json_response(req, http::status::ok, body);
+  }
+
+  net::awaitable<Response> inbox(Request& req, const Identity& who) {
+    if (who.agency.empty()) co_return problem(req, Error::make("forbidden", "the inbox is per agency", "certificate"));
+    const std::uint64_t after = to_uint(query_param(req.target(), "after"), 0);
+    const auto limit = std::clamp<std::uint64_t>(to_uint(query_param(req.target(), "limit"), 100), 1, 1000);
+    const auto wait_s = std::min<std::uint64_t>(to_uint(query_param(req.target(), "wait"), 0), 55);
+    auto ex = co_await net::this_coro::executor;
+    auto signal = std::make_shared<Signal>(ex);
+    const auto handle = hub.dispatcher().subscribe(who.agency, notifier(signal, ex));
+    auto deliveries = hub.dispatcher().pending_after(who.agency, after, limit);
+    if (deliveries.empty() && wait_s > 0) {
+      co_await signal->wait(std::chrono::seconds(wait_s));
+      deliveries = hub.dispatcher().pending_after(who.agency, after, limit);
+    }
+    hub.dispatcher().unsubscribe(handle);
+    json::array a;
+    for (const auto& d : deliveries) a.push_back(delivery_json(d));
+    co_return json_response(req, http::status::ok, {{"deliveries", std::move(a)}});
+  }
+
+  net::awaitable<Response> ack(Request& req, const Identity& who) {
+    if (who.agency.empty()) co_return problem(req, Error::make("forbidden", "acknowledgements are per agency", "certificate"));
+    auto seqs = parse_ack(req.body());
+    if (!seqs) co_return problem(req, seqs.error());
+    std::vector<std::uint64_t> to_ack = std::move(seqs).value();
+    auto outcome = co_await await_result<AckOutcome>(
+        [this, &who, &to_ack](auto done) { hub.acknowledge(who.agency, std::move(to_ack), std::move(done)); });
+    if (!outcome) co_return problem(req, outcome.error());
+    json::array a;
+    for (auto s : outcome->acknowledged) a.push_back(s);
+    co_return json_response(req, http::status::ok, {{"acknowledged", std::move(a)}});
+  }
+
+  Response dead_letters(Request& req, const Identity& who) {
+    const bool admin = who.has_role(Role::administrator);
+    if (!admin && who.agency.empty()) return problem(req, Error::make("forbidden", "not permitted", "certificate"));
+    auto list = hub.store().dead_letters(admin ? query_param(req.target(), "agency") : who.agency);
+    if (!list) return problem(req, list.error());
+    json::array a;
+    for (const auto& d : *list) {
+      json::object o = delivery_json(d);
+      o.erase("body");  // the listing is for supervisors; the content stays with the transfer
+      o["lastError"] = d.last_error;
+      a.push_back(std::move(o));
+    }
+    return json_response(req, http::status::ok, {{"deadLetters", std::move(a)}});
+  }
+
+  net::awaitable<Response> retry_dead_letter(Request& req, const Identity& who, const std::string& seq_text) {
+    if (!who.has_role(Role::administrator))
+      co_return problem(req, Error::make("forbidden", "only an administrator may requeue", "certificate"));
+    const std::uint64_t seq = to_uint(seq_text, 0);
+    auto outcome = co_await await_result<Delivery>([this, &seq](auto done) { hub.requeue(seq, std::move(done)); });
+    if (!outcome) co_return problem(req, outcome.error());
+    json::object o = delivery_json(*outcome);
+    o.erase("body");
+    co_return json_response(req, http::status::ok, o);
+  }
+
+  // ---------------------------------------------------------------- WebSocket stream
+
+  // Sends the agency's pending deliveries in order, then new ones as they commit, with at
+  // most `stream_window` unacknowledged; the client acknowledges with {"ack":[seq,...]}.
+  net::awaitable<void> stream_session(TlsStream stream, Request req, Identity who) {
+    auto self = shared_from_this();
+    auto ex = co_await net::this_coro::executor;
+    auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(stream));
+    ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws->read_message_max(1 << 20);
+    auto [accept_ec] = co_await ws->async_accept(req, nothrow);
+    if (accept_ec) co_return;
+    spdlog::info("event=stream-opened agency={}", who.agency);
+
+    auto signal = std::make_shared<Signal>(ex);
+    const auto handle = hub.dispatcher().subscribe(who.agency, notifier(signal, ex));
+    auto in_flight = std::make_shared<std::set<std::uint64_t>>();
+    auto closed = std::make_shared<bool>(false);
+
+    // Reader: acknowledgements. Runs beside the writer on the same strand.
+    net::co_spawn(ex, stream_reader(ws, signal, in_flight, closed, who.agency), net::detached);
+
+    const std::size_t window = hub.config().delivery.stream_window;
+    std::uint64_t last_sent = 0;
+    while (!*closed && !stopped) {
+      const std::size_t room = window > in_flight->size() ? window - in_flight->size() : 0;
+      auto batch = room ? hub.dispatcher().pending_after(who.agency, last_sent, room) : std::vector<Delivery>{};
+      if (batch.empty()) {
+        co_await signal->wait(std::chrono::seconds(30));
+        continue;
+      }
+      bool failed = false;
+      for (const auto& d : batch) {
+        const std::string frame = json::serialize(delivery_json(d));
+        ws->text(true);
+        auto [ec, n] = co_await ws->async_write(net::buffer(frame), nothrow);
+        if (ec) {
+          failed = true;
+          break;
+        }
+        in_flight->insert(d.seq);
+        last_sent = d.seq;
+      }
+      if (failed) break;
+    }
+    hub.dispatcher().unsubscribe(handle);
+    spdlog::info("event=stream-closed agency={} unacknowledged={}", who.agency, in_flight->size());
+    if (!*closed) co_await ws->async_close(websocket::close_code::going_away, nothrow);
+  }
+
+  net::awaitable<void> stream_reader(std::shared_ptr<websocket::stream<TlsStream>> ws, std::shared_ptr<Signal> signal,
+                                     std::shared_ptr<std::set<std::uint64_t>> in_flight, std::shared_ptr<bool> closed,
+                                     std::string agency) {
+    auto self = shared_from_this();
+    beast::flat_buffer buf;
+    for (;;) {
+      auto [ec, n] = co_await ws->async_read(buf, nothrow);
+      if (ec) break;
+      auto seqs = parse_ack(beast::buffers_to_string(buf.data()));
+      buf.consume(buf.size());
+      if (!seqs) continue;
+      std::vector<std::uint64_t> to_ack = *seqs;
+      auto outcome = co_await await_result<AckOutcome>(
+          [this, &agency, &to_ack](auto done) { hub.acknowledge(agency, std::move(to_ack), std::move(done)); });
+      for (auto s : *seqs) in_flight->erase(s);
+      signal->raise();
+    }
+    *closed = true;
+    signal->raise();
+  }
+
+  // ---------------------------------------------------------------- push delivery
+
+  // Delivers one agency's queue, in order, to its HTTPS endpoint over mutual TLS. A 2xx
+  // answer is the transport acknowledgement; anything else is retried with backoff.
+  net::awaitable<void> push(Agency agency) {
+    auto self = shared_from_this();
+    auto ex = co_await net::this_coro::executor;
+    auto signal = std::make_shared<Signal>(ex);
+    {
+      std::lock_guard lock(background_mutex);
+      background.push_back(signal);
+    }
+    const auto handle = hub.dispatcher().subscribe(agency.id, notifier(signal, ex));
+    auto url = parse_https_url(agency.endpoint);
+    std::mt19937_64 rng(std::random_device{}());
+    int attempt = 0;
+    std::unique_ptr<TlsStream> conn;
+    beast::flat_buffer buffer;
+
+    while (!stopped) {
+      auto next = hub.dispatcher().pending_after(agency.id, 0, 1);
+      if (next.empty()) {
+        co_await signal->wait(std::chrono::seconds(30));
+        continue;
+      }
+      const Delivery& d = next.front();
+      std::string error;
+      if (!conn) {
+        tcp::resolver resolver(ex);
+        auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
+        if (rec) {
+          error = "resolve " + url.host + ": " + rec.message();
+        } else {
+          conn = std::make_unique<TlsStream>(ex, client_tls);
+          SSL_set_tlsext_host_name(conn->native_handle(), url.host.c_str());
+          conn->set_verify_callback(ssl::host_name_verification(url.host));
+          beast::get_lowest_layer(*conn).expires_after(std::chrono::seconds(10));
+          auto [cec, ep] = co_await beast::get_lowest_layer(*conn).async_connect(endpoints, nothrow);
+          if (!cec) {
+            auto [hec] = co_await conn->async_handshake(ssl::stream_base::client, nothrow);
+            if (hec) error = "TLS handshake: " + hec.message();
+          } else {
+            error = "connect: " + cec.message();
+          }
+          if (!error.empty()) conn.reset();
+        }
+      }
+      if (conn) {
+        Request r{http::verb::post, url.target, 11};
+        r.set(http::field::host, url.host);
+        r.set(http::field::content_type, d.content_type);
+        r.set("X-DEIT-Delivery", std::to_string(d.seq));
+        r.set("X-DEIT-Transfer-Id", d.transfer_id);
+        r.set("X-DEIT-Message-Id", d.message_id);
+        r.set("X-DEIT-Kind", d.kind);
+        r.keep_alive(true);
+        r.body() = *d.payload;
+        r.prepare_payload();
+        beast::get_lowest_layer(*conn).expires_after(std::chrono::seconds(15));
+        auto [wec, wn] = co_await http::async_write(*conn, r, nothrow);
+        Response res;
+        if (!wec) {
+          auto [rec2, rn] = co_await http::async_read(*conn, buffer, res, nothrow);
+          if (rec2) error = "read: " + rec2.message();
+        } else {
+          error = "write: " + wec.message();
+        }
+        if (error.empty() && res.result_int() / 100 == 2) {
+          const std::uint64_t seq = d.seq;
+          auto outcome = co_await await_result<AckOutcome>(
+              [this, &agency, &seq](auto done) { hub.acknowledge(agency.id, {seq}, std::move(done)); });
+          if (outcome) {
+            spdlog::info("event=delivered transfer={} message={} agency={} delivery={} via=push", d.transfer_id,
+                         d.message_id, agency.id, d.seq);
+            attempt = 0;
+            if (!res.keep_alive()) conn.reset();
+            continue;
+          }
+          error = "store: " + outcome.error().message;
+        } else if (error.empty()) {
+          error = "HTTP " + std::to_string(res.result_int());
+        }
+        if (!error.empty()) conn.reset();
+      }
+      const auto delay = retry_delay(attempt++, hub.config().delivery.retry_initial, hub.config().delivery.retry_max, rng);
+      spdlog::warn("event=push-failed transfer={} agency={} delivery={} attempt={} retry_in_ms={} error=\"{}\"",
+                   d.transfer_id, agency.id, d.seq, attempt, delay.count(), error);
+      hub.store().record_attempt(d.seq, error);
+      net::steady_timer wait(ex);
+      wait.expires_after(delay);
+      co_await wait.async_wait(nothrow);
+    }
+    hub.dispatcher().unsubscribe(handle);
+  }
+
+  // ---------------------------------------------------------------- sweeper
+
+  net::awaitable<void> sweep() {
+    auto self = shared_from_this();
+    auto ex = co_await net::this_coro::executor;
+    auto signal = std::make_shared<Signal>(ex);
+    {
+      std::lock_guard lock(background_mutex);
+      background.push_back(signal);
+    }
+    while (!stopped) {
+      hub.sweep_dead_letters(now_ms());
+      co_await signal->wait(std::chrono::seconds(1));
+    }
+  }
+};
+
+// =======================================================================================
+
+Server::Server(Hub& hub, net::io_context& io) : impl_(std::make_shared<Impl>(hub, io)) {}
+Server::~Server() { stop(); }
+
+Status Server::start() {
+  const Config& c = impl_->hub.config();
+  if (auto s = load_tls(impl_->server_tls, c.tls, true); !s) return s;
+  if (auto s = load_tls(impl_->client_tls, c.tls, false); !s) return s;
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(c.listen_address, ec);
+  if (ec) return Error::make("config", "'" + c.listen_address + "' is not an IP address", "listen");
+  tcp::endpoint endpoint(address, c.listen_port);
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Error::make("listen", "cannot listen on " + c.listen_address + ":" + std::to_string(c.listen_port) + ": " + ec.message(), "listen");
+  net::co_spawn(net::make_strand(impl_->io), impl_->listen(), net::detached);
+  net::co_spawn(net::make_strand(impl_->io), impl_->sweep(), net::detached);
+  for (const auto& agency : c.agencies)
+    if (agency.delivery == DeliveryMode::push) net::co_spawn(net::make_strand(impl_->io), impl_->push(agency), net::detached);
+  spdlog::info("event=listening address={} port={} agencies={}", c.listen_address, port(), c.agencies.size());
+  return Status::success();
+}
+
+std::uint16_t Server::port() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->stopped.exchange(true)) return;
+  net::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+  });
+  std::lock_guard lock(impl_->background_mutex);
+  for (auto& s : impl_->background) {
+    net::post(s->timer.get_executor(), [s] { s->raise(); });
+  }
+}
+
+}  // namespace deit::hub

@@ -1,0 +1,34 @@
+#pragma once
+// The hub's network face: HTTPS with mutual TLS (Boost.Beast + OpenSSL) for the REST API,
+// a WebSocket stream and a long-poll inbox for receiving, push delivery to agencies'
+// own HTTPS endpoints, and the periodic dead-letter sweep. Sessions are C++20 coroutines,
+// one strand each; all decisions are delegated to Hub.
+
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <memory>
+
+#include "hub/hub.hpp"
+
+namespace deit::hub {
+
+class Server {
+ public:
+  Server(Hub& hub, boost::asio::io_context& io);
+  ~Server();
+
+  // Loads certificates, binds the listener and starts the background tasks.
+  Status start();
+  // The bound port (useful when the configuration asks for port 0).
+  std::uint16_t port() const;
+  // Stops accepting and cancels background tasks; open sessions end with the io_context.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace deit::hub

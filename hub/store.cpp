@@ -1,0 +1,889 @@
+#include "hub/store.hpp"
+
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <ctime>
+#include <unordered_map>
+
+namespace deit::hub {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string format_time_ms(std::int64_t ms) {
+  if (ms <= 0) return {};
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string make_transfer_id(std::string_view sender, std::string_view sender_reference, std::string_view receiver) {
+  std::string key;
+  key.append(sender).push_back('\n');
+  key.append(sender_reference).push_back('\n');
+  key.append(receiver);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), md);
+  // 20 characters of Crockford base32 (100 bits): short enough to read out on a phone.
+  static const char* alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+  std::string id = "T-";
+  std::uint64_t acc = 0;
+  int bits = 0;
+  for (int i = 0; id.size() < 22; ++i) {
+    acc = (acc << 8) | md[i];
+    bits += 8;
+    while (bits >= 5 && id.size() < 22) {
+      id.push_back(alphabet[(acc >> (bits - 5)) & 31]);
+      bits -= 5;
+    }
+  }
+  return id;
+}
+
+namespace {
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS transfers(
+  id TEXT PRIMARY KEY,
+  sender TEXT NOT NULL,
+  receiver TEXT NOT NULL,
+  sender_reference TEXT NOT NULL,
+  shared_reference TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL,
+  on_behalf_of TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  grade TEXT NOT NULL DEFAULT '',
+  emergency INTEGER NOT NULL DEFAULT 0,
+  life_risk INTEGER NOT NULL DEFAULT 0,
+  last_sequence INTEGER NOT NULL DEFAULT 0,
+  received_at INTEGER NOT NULL DEFAULT 0,
+  validated_at INTEGER NOT NULL DEFAULT 0,
+  stored_at INTEGER NOT NULL DEFAULT 0,
+  delivered_at INTEGER NOT NULL DEFAULT 0,
+  accepted_at INTEGER NOT NULL DEFAULT 0,
+  rejected_at INTEGER NOT NULL DEFAULT 0,
+  closed_at INTEGER NOT NULL DEFAULT 0,
+  cancelled_at INTEGER NOT NULL DEFAULT 0,
+  decision_reason TEXT NOT NULL DEFAULT '',
+  decided_by TEXT NOT NULL DEFAULT '',
+  findings TEXT NOT NULL DEFAULT '[]'
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS transfers_sender ON transfers(sender, stored_at);
+CREATE INDEX IF NOT EXISTS transfers_receiver ON transfers(receiver, stored_at);
+CREATE TABLE IF NOT EXISTS messages(
+  sender TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  sender_reference TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  transfer_ids TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY(sender, message_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  agency TEXT NOT NULL,
+  transfer_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  queued_at INTEGER NOT NULL,
+  delivered_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(agency, seq) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(agency, seq) WHERE state = 'dead';
+CREATE TABLE IF NOT EXISTS events(
+  id INTEGER PRIMARY KEY,
+  transfer_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  actor TEXT NOT NULL DEFAULT '',
+  message_id TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_transfer ON events(transfer_id, id);
+PRAGMA user_version = 1;
+)sql";
+
+Error db_error(sqlite3* db, const std::string& what) {
+  return Error::make("store", what + ": " + (db ? sqlite3_errmsg(db) : "no database"));
+}
+
+// A prepared statement with positional binding; reset on every use.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
+      error_ = sqlite3_errmsg(db);
+      stmt_ = nullptr;
+    }
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool valid() const { return stmt_ != nullptr; }
+  const std::string& prepare_error() const { return error_; }
+
+  Stmt& reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    index_ = 0;
+    return *this;
+  }
+  Stmt& bind(std::string_view s) {
+    sqlite3_bind_text(stmt_, ++index_, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(const char* s) { return bind(std::string_view(s)); }
+  Stmt& bind(const std::string& s) { return bind(std::string_view(s)); }
+  Stmt& bind(std::int64_t v) {
+    sqlite3_bind_int64(stmt_, ++index_, v);
+    return *this;
+  }
+  Stmt& bind(std::uint64_t v) { return bind(static_cast<std::int64_t>(v)); }
+  Stmt& bind(int v) { return bind(static_cast<std::int64_t>(v)); }
+  Stmt& bind(bool v) { return bind(static_cast<std::int64_t>(v ? 1 : 0)); }
+  Stmt& blob(std::string_view s) {
+    sqlite3_bind_blob(stmt_, ++index_, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(stmt_); }
+  Status run() {
+    int rc = step();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_error(db_, "statement failed");
+    return Status::success();
+  }
+
+  std::int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int index_ = 0;
+  std::string error_;
+};
+
+// One connection plus its statement cache, keyed by SQL text (the texts are literals).
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, bool writer) {
+    sqlite3* db = nullptr;
+    const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
+                      SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+      Error e = db_error(db, "cannot open " + path);
+      sqlite3_close(db);
+      return e;
+    }
+    auto c = std::unique_ptr<Connection>(new Connection(db));
+    sqlite3_busy_timeout(db, 5000);
+    if (writer) {
+      // WAL: readers never block the writer. synchronous=FULL: a commit is on disk
+      // (fsync of the WAL) before the sender is told "received".
+      for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                                 "PRAGMA wal_autocheckpoint=4000"}) {
+        if (auto s = c->exec(pragma); !s) return s.error();
+      }
+      if (auto s = c->exec(kSchema); !s) return s.error();
+    }
+    return c;
+  }
+  ~Connection() {
+    cache_.clear();
+    sqlite3_close(db_);
+  }
+
+  Status exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      Error e = Error::make("store", std::string(sql).substr(0, 40) + ": " + (err ? err : "failed"));
+      sqlite3_free(err);
+      return e;
+    }
+    return Status::success();
+  }
+
+  Stmt& stmt(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) it = cache_.emplace(sql, std::make_unique<Stmt>(db_, sql)).first;
+    return it->second->reset();
+  }
+
+  sqlite3* db() const { return db_; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<const char*, std::unique_ptr<Stmt>> cache_;
+};
+
+#define DEIT_SQL_OK(stmt_ref)                                                                  \
+  do {                                                                                         \
+    if (!(stmt_ref).valid()) return Error::make("store", "prepare: " + (stmt_ref).prepare_error()); \
+  } while (0)
+
+TransferRecord read_transfer(const Stmt& s) {
+  TransferRecord t;
+  int c = 0;
+  t.id = s.text(c++);
+  t.sender = s.text(c++);
+  t.receiver = s.text(c++);
+  t.sender_reference = s.text(c++);
+  t.shared_reference = s.text(c++);
+  t.reason = s.text(c++);
+  t.on_behalf_of = s.text(c++);
+  t.state = s.text(c++);
+  t.grade = s.text(c++);
+  t.emergency = s.i64(c++) != 0;
+  t.life_risk = s.i64(c++) != 0;
+  t.last_sequence = static_cast<std::uint64_t>(s.i64(c++));
+  t.received_at = s.i64(c++);
+  t.validated_at = s.i64(c++);
+  t.stored_at = s.i64(c++);
+  t.delivered_at = s.i64(c++);
+  t.accepted_at = s.i64(c++);
+  t.rejected_at = s.i64(c++);
+  t.closed_at = s.i64(c++);
+  t.cancelled_at = s.i64(c++);
+  t.decision_reason = s.text(c++);
+  t.decided_by = s.text(c++);
+  t.findings_json = s.text(c++);
+  return t;
+}
+
+#define TRANSFER_COLUMNS                                                                                        \
+  "id, sender, receiver, sender_reference, shared_reference, reason, on_behalf_of, state, grade, emergency, " \
+  "life_risk, last_sequence, received_at, validated_at, stored_at, delivered_at, accepted_at, rejected_at, "   \
+  "closed_at, cancelled_at, decision_reason, decided_by, findings"
+
+Delivery read_delivery(const Stmt& s) {
+  Delivery d;
+  d.seq = static_cast<std::uint64_t>(s.i64(0));
+  d.agency = s.text(1);
+  d.transfer_id = s.text(2);
+  d.message_id = s.text(3);
+  d.kind = s.text(4);
+  d.content_type = s.text(5);
+  d.payload = std::make_shared<const std::string>(s.text(6));
+  d.state = s.text(7);
+  d.attempts = static_cast<int>(s.i64(8));
+  d.queued_at = s.i64(9);
+  d.last_error = s.text(10);
+  return d;
+}
+
+#define DELIVERY_COLUMNS "seq, agency, transfer_id, message_id, kind, content_type, payload, state, attempts, queued_at, last_error"
+
+std::string grade_text(const model::Priority& p) {
+  if (p.police_grade) return std::string(model::to_string(*p.police_grade));
+  if (p.ambulance_category) return "category-" + std::to_string(*p.ambulance_category);
+  if (!p.fire_priority.empty()) return p.fire_priority;
+  return {};
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+struct Store::Impl {
+  struct Op {
+    std::function<Status(Connection&)> work;  // runs inside a savepoint
+    std::function<void(Status)> done;         // after commit (or with the failure)
+  };
+
+  std::string path;
+  std::uint64_t id = 0;
+  std::unique_ptr<Connection> writer;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Op> queue;
+  bool stopping = false;
+  std::thread thread;
+
+  void enqueue(Op op) {
+    bool refused = false;
+    {
+      std::lock_guard lock(mutex);
+      refused = stopping;
+      if (!refused) queue.push_back(std::move(op));
+    }
+    if (refused) {
+      op.done(Error::make("store", "the store is closing"));
+      return;
+    }
+    wake.notify_one();
+  }
+
+  void run() {
+    std::vector<Op> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex);
+        wake.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty() && stopping) return;
+        const std::size_t n = std::min<std::size_t>(queue.size(), 2048);
+        batch.clear();
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      commit_batch(batch);
+    }
+  }
+
+  void commit_batch(std::vector<Op>& batch) {
+    std::vector<Status> results(batch.size());
+    Status begun = writer->exec("BEGIN IMMEDIATE");
+    if (begun) {
+      Status broken = Status::success();
+      for (std::size_t i = 0; i < batch.size() && broken; ++i) {
+        broken = writer->exec("SAVEPOINT op");
+        if (!broken) break;
+        results[i] = batch[i].work(*writer);
+        if (!results[i]) broken = writer->exec("ROLLBACK TO op");
+        if (broken) broken = writer->exec("RELEASE op");
+      }
+      Status committed = broken ? writer->exec("COMMIT") : broken;
+      if (!committed) {
+        static_cast<void>(writer->exec("ROLLBACK"));
+        spdlog::critical("event=store-commit-failed ops={} error=\"{}\"", batch.size(), committed.error().message);
+        for (auto& r : results) r = committed;
+      }
+    } else {
+      for (auto& r : results) r = begun;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+  }
+
+  Connection* reader() {
+    // One read connection per thread per store; WAL lets them read while the writer writes.
+    thread_local std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> readers;
+    auto& c = readers[id];
+    if (!c) {
+      auto opened = Connection::open(path, false);
+      if (!opened) return nullptr;
+      c = std::move(opened).value();
+    }
+    return c.get();
+  }
+
+  // ---- operations (run on the writer thread, inside a savepoint) ----
+
+  Status insert_event(Connection& c, const std::string& transfer_id, std::int64_t at, std::string_view event,
+                      std::string_view actor, std::string_view message_id, std::string_view detail) {
+    auto& s = c.stmt("INSERT INTO events(transfer_id, at, event, actor, message_id, detail) VALUES(?,?,?,?,?,?)");
+    DEIT_SQL_OK(s);
+    return s.bind(transfer_id).bind(at).bind(event).bind(actor).bind(message_id).bind(detail).run();
+  }
+
+  Result<Delivery> insert_delivery(Connection& c, const std::string& agency, const std::string& transfer_id,
+                                   const std::string& message_id, std::string_view kind, std::string_view content_type,
+                                   std::shared_ptr<const std::string> payload, std::int64_t at) {
+    auto& s = c.stmt(
+        "INSERT INTO deliveries(agency, transfer_id, message_id, kind, content_type, payload, state, queued_at) "
+        "VALUES(?,?,?,?,?,?,'pending',?)");
+    DEIT_SQL_OK(s);
+    if (auto st = s.bind(agency).bind(transfer_id).bind(message_id).bind(kind).bind(content_type).blob(*payload).bind(at).run();
+        !st)
+      return st.error();
+    Delivery d;
+    d.seq = static_cast<std::uint64_t>(sqlite3_last_insert_rowid(c.db()));
+    d.agency = agency;
+    d.transfer_id = transfer_id;
+    d.message_id = message_id;
+    d.kind = std::string(kind);
+    d.content_type = std::string(content_type);
+    d.payload = std::move(payload);
+    d.queued_at = at;
+    d.state = "pending";
+    return d;
+  }
+
+  Status do_submit(Connection& c, const SubmitRequest& r, SubmitOutcome& out) {
+    const model::IncidentMessage& m = r.message;
+    // Idempotency: a message id the sender used before returns the original transfers.
+    {
+      auto& s = c.stmt("SELECT transfer_ids FROM messages WHERE sender = ? AND message_id = ?");
+      DEIT_SQL_OK(s);
+      s.bind(m.sender_agency).bind(m.message_id);
+      if (s.step() == SQLITE_ROW) {
+        out.duplicate = true;
+        std::string ids = s.text(0);
+        std::size_t start = 0;
+        while (start < ids.size()) {
+          std::size_t comma = ids.find(',', start);
+          if (comma == std::string::npos) comma = ids.size();
+          std::string entry = ids.substr(start, comma - start);
+          auto eq = entry.find('=');
+          out.transfers.emplace_back(entry.substr(0, eq), eq == std::string::npos ? "" : entry.substr(eq + 1));
+          start = comma + 1;
+        }
+        return Status::success();
+      }
+    }
+    const std::int64_t stored_at = now_ms();
+    const std::string type(model::to_string(m.type));
+    std::string transfer_ids;
+    for (const auto& t : r.targets) {
+      auto& find = c.stmt("SELECT state, last_sequence FROM transfers WHERE id = ?");
+      DEIT_SQL_OK(find);
+      find.bind(t.transfer_id);
+      const bool exists = find.step() == SQLITE_ROW;
+      const std::string state = exists ? find.text(0) : std::string();
+      const auto last_sequence = exists ? static_cast<std::uint64_t>(find.i64(1)) : 0;
+      find.reset();
+      const std::uint64_t sequence = m.sequence ? m.sequence : last_sequence + 1;
+
+      if (m.type == model::MessageType::create) {
+        if (exists)
+          return Error::make("conflict",
+                             "sender reference '" + m.sender_reference + "' already has a transfer to " + t.receiver +
+                                 " (" + t.transfer_id + "); send an update with a new message id",
+                             "incidentMessage/senderReference");
+        auto& ins = c.stmt("INSERT INTO transfers(id, sender, receiver, sender_reference, shared_reference, reason, "
+                           "on_behalf_of, state, grade, emergency, life_risk, last_sequence, received_at, validated_at, "
+                           "stored_at, findings) VALUES(?,?,?,?,?,?,?,'stored',?,?,?,?,?,?,?,?)");
+        DEIT_SQL_OK(ins);
+        const auto& p = m.incident.priority;
+        if (auto st = ins.bind(t.transfer_id)
+                          .bind(m.sender_agency)
+                          .bind(t.receiver)
+                          .bind(m.sender_reference)
+                          .bind(m.shared_reference)
+                          .bind(model::to_string(m.reason))
+                          .bind(m.on_behalf_of)
+                          .bind(grade_text(p))
+                          .bind(p.emergency)
+                          .bind(p.life_risk)
+                          .bind(sequence)
+                          .bind(r.received_at)
+                          .bind(r.validated_at)
+                          .bind(stored_at)
+                          .bind(t.findings_json)
+                          .run();
+            !st)
+          return st;
+      } else {
+        if (!exists)
+          return Error::make("not-found",
+                             "no transfer to " + t.receiver + " for sender reference '" + m.sender_reference +
+                                 "'; send a create first",
+                             "incidentMessage/senderReference");
+        if (state == "closed" || state == "cancelled")
+          return Error::make("conflict", "transfer " + t.transfer_id + " is " + state + "; no further messages",
+                             "incidentMessage/messageType");
+        if (m.sequence && m.sequence <= last_sequence)
+          return Error::make("sequence",
+                             "sequence " + std::to_string(m.sequence) + " is not after " +
+                                 std::to_string(last_sequence) + " already received for this incident",
+                             "incidentMessage/sequence");
+        const bool ends = m.type == model::MessageType::close || m.type == model::MessageType::cancel;
+        auto& up = m.type == model::MessageType::close
+                       ? c.stmt("UPDATE transfers SET last_sequence = ?, state = 'closed', closed_at = ? WHERE id = ?")
+                   : m.type == model::MessageType::cancel
+                       ? c.stmt("UPDATE transfers SET last_sequence = ?, state = 'cancelled', cancelled_at = ? WHERE id = ?")
+                       : c.stmt("UPDATE transfers SET last_sequence = ? WHERE id = ?");
+        DEIT_SQL_OK(up);
+        up.bind(sequence);
+        if (ends) up.bind(stored_at);
+        if (auto st = up.bind(t.transfer_id).run(); !st) return st;
+      }
+      if (auto st = insert_event(c, t.transfer_id, r.received_at, "received", m.sender_agency, m.message_id, type); !st)
+        return st;
+      if (auto st = insert_event(c, t.transfer_id, r.validated_at, "validated", "hub", m.message_id, ""); !st) return st;
+      if (t.findings_json.size() > 2) {
+        if (auto st = insert_event(c, t.transfer_id, r.validated_at, "translated", "hub", m.message_id, t.findings_json); !st)
+          return st;
+      }
+      if (auto st = insert_event(c, t.transfer_id, stored_at, "stored", "hub", m.message_id, ""); !st) return st;
+      if (m.type == model::MessageType::close || m.type == model::MessageType::cancel) {
+        if (auto st = insert_event(c, t.transfer_id, stored_at, m.type == model::MessageType::close ? "closed" : "cancelled",
+                                   m.sender_agency, m.message_id, m.incident.cancel_reason);
+            !st)
+          return st;
+      }
+      auto d = insert_delivery(c, t.receiver, t.transfer_id, m.message_id, "incident", t.content_type,
+                               std::make_shared<const std::string>(t.payload), stored_at);
+      if (!d) return d.error();
+      out.deliveries.push_back(std::move(d).value());
+      out.transfers.emplace_back(t.transfer_id, t.receiver);
+      if (!transfer_ids.empty()) transfer_ids += ',';
+      transfer_ids += t.transfer_id + "=" + t.receiver;
+    }
+    auto& msg = c.stmt("INSERT INTO messages(sender, message_id, type, sequence, sender_reference, received_at, "
+                       "transfer_ids, body) VALUES(?,?,?,?,?,?,?,?)");
+    DEIT_SQL_OK(msg);
+    return msg.bind(m.sender_agency)
+        .bind(m.message_id)
+        .bind(type)
+        .bind(m.sequence)
+        .bind(m.sender_reference)
+        .bind(r.received_at)
+        .bind(transfer_ids)
+        .bind(r.canonical_xml)
+        .run();
+  }
+
+  Status do_ack(Connection& c, const std::string& agency, const std::vector<std::uint64_t>& seqs, AckOutcome& out) {
+    const std::int64_t at = now_ms();
+    for (std::uint64_t seq : seqs) {
+      auto& s = c.stmt("UPDATE deliveries SET state = 'delivered', delivered_at = ? "
+                       "WHERE seq = ? AND agency = ? AND state = 'pending' RETURNING transfer_id, message_id, kind");
+      DEIT_SQL_OK(s);
+      s.bind(at).bind(seq).bind(agency);
+      if (s.step() != SQLITE_ROW) continue;  // unknown, someone else's, or already acknowledged
+      const std::string transfer_id = s.text(0), message_id = s.text(1), kind = s.text(2);
+      s.reset();
+      out.acknowledged.push_back(seq);
+      if (kind != "incident") continue;
+      auto& t = c.stmt("UPDATE transfers SET delivered_at = CASE delivered_at WHEN 0 THEN ? ELSE delivered_at END, "
+                       "state = CASE state WHEN 'stored' THEN 'delivered' ELSE state END WHERE id = ?");
+      DEIT_SQL_OK(t);
+      if (auto st = t.bind(at).bind(transfer_id).run(); !st) return st;
+      if (auto st = insert_event(c, transfer_id, at, "delivered", agency, message_id, ""); !st) return st;
+    }
+    return Status::success();
+  }
+
+  Status do_decide(Connection& c, const DecisionRequest& r, DecisionOutcome& out) {
+    auto& s = c.stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE id = ?");
+    DEIT_SQL_OK(s);
+    s.bind(r.transfer_id);
+    std::optional<TransferRecord> found;
+    if (s.step() == SQLITE_ROW) found = read_transfer(s);
+    s.reset();
+    // Someone else's transfer looks exactly like a missing one: existence is not disclosed.
+    if (!found || found->receiver != r.agency)
+      return Error::make("not-found", "no transfer " + r.transfer_id + " addressed to " + r.agency, "transfer");
+    TransferRecord t = std::move(*found);
+    const char* wanted = r.accept ? "accepted" : "rejected";
+    if (t.accepted_at || t.rejected_at) {
+      const bool same = (r.accept && t.accepted_at) || (!r.accept && t.rejected_at);
+      if (same) {
+        out.transfer = t;
+        out.unchanged = true;
+        return Status::success();
+      }
+      return Error::make("conflict", "transfer " + t.id + " was already " + (t.accepted_at ? "accepted" : "rejected"),
+                         "transfer");
+    }
+    if (!r.accept && r.reason.empty())
+      return Error::make("required", "a rejection needs a reason for the sender", "reason");
+    const std::int64_t at = now_ms();
+    auto& u = c.stmt(r.accept ? "UPDATE transfers SET accepted_at = ?, decision_reason = ?, decided_by = ?, "
+                                "state = CASE WHEN state IN ('stored','delivered') THEN 'accepted' ELSE state END WHERE id = ?"
+                              : "UPDATE transfers SET rejected_at = ?, decision_reason = ?, decided_by = ?, "
+                                "state = CASE WHEN state IN ('stored','delivered') THEN 'rejected' ELSE state END WHERE id = ?");
+    DEIT_SQL_OK(u);
+    if (auto st = u.bind(at).bind(r.reason).bind(r.actor).bind(t.id).run(); !st) return st;
+    if (auto st = insert_event(c, t.id, at, wanted, r.actor, "", r.reason); !st) return st;
+    if (r.accept) {
+      t.accepted_at = at;
+    } else {
+      t.rejected_at = at;
+    }
+    if (t.state == "stored" || t.state == "delivered") t.state = wanted;
+    t.decision_reason = r.reason;
+    t.decided_by = r.actor;
+    // The sender owns the incident until the receiver accepts: tell it at once.
+    auto payload = std::make_shared<const std::string>(
+        std::string("{\"kind\":\"status\",\"transfer\":\"") + t.id + "\",\"senderReference\":\"" +
+        json_escape(t.sender_reference) + "\",\"receiver\":\"" + t.receiver + "\",\"state\":\"" + wanted +
+        "\",\"reason\":\"" + json_escape(r.reason) + "\",\"by\":\"" + json_escape(r.actor) + "\",\"at\":\"" +
+        format_time_ms(at) + "\"}");
+    auto d = insert_delivery(c, t.sender, t.id, std::string(wanted) + ":" + t.id, "status", "application/json",
+                             std::move(payload), at);
+    if (!d) return d.error();
+    out.status_for_sender = std::move(d).value();
+    out.transfer = std::move(t);
+    return Status::success();
+  }
+
+  Status do_dead_letter(Connection& c, const std::vector<std::uint64_t>& seqs, const std::string& reason,
+                        std::vector<Delivery>& out) {
+    const std::int64_t at = now_ms();
+    for (std::uint64_t seq : seqs) {
+      auto& s = c.stmt("UPDATE deliveries SET state = 'dead', last_error = ? WHERE seq = ? AND state = 'pending' "
+                       "RETURNING agency, transfer_id, message_id, kind");
+      DEIT_SQL_OK(s);
+      s.bind(reason).bind(seq);
+      if (s.step() != SQLITE_ROW) continue;
+      const std::string agency = s.text(0), transfer_id = s.text(1), message_id = s.text(2), kind = s.text(3);
+      s.reset();
+      if (kind != "incident") continue;
+      auto& t = c.stmt("UPDATE transfers SET state = CASE WHEN state IN ('stored') THEN 'dead-letter' ELSE state END "
+                       "WHERE id = ? RETURNING sender, sender_reference");
+      DEIT_SQL_OK(t);
+      t.bind(transfer_id);
+      if (t.step() != SQLITE_ROW) continue;
+      const std::string sender = t.text(0), sender_reference = t.text(1);
+      t.reset();
+      if (auto st = insert_event(c, transfer_id, at, "dead-letter", "hub", message_id, reason); !st) return st;
+      auto payload = std::make_shared<const std::string>(
+          "{\"kind\":\"status\",\"transfer\":\"" + transfer_id + "\",\"senderReference\":\"" +
+          json_escape(sender_reference) + "\",\"receiver\":\"" + agency +
+          "\",\"state\":\"dead-letter\",\"reason\":\"" + json_escape(reason) + "\",\"at\":\"" + format_time_ms(at) +
+          "\"}");
+      auto d = insert_delivery(c, sender, transfer_id, "dead-letter:" + std::to_string(seq), "status",
+                               "application/json", std::move(payload), at);
+      if (!d) return d.error();
+      out.push_back(std::move(d).value());
+    }
+    return Status::success();
+  }
+
+  Status do_requeue(Connection& c, std::uint64_t seq, Delivery& out) {
+    auto& s = c.stmt("SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE seq = ? AND state = 'dead'");
+    DEIT_SQL_OK(s);
+    s.bind(seq);
+    if (s.step() != SQLITE_ROW) return Error::make("not-found", "no dead-lettered delivery " + std::to_string(seq), "seq");
+    Delivery old = read_delivery(s);
+    s.reset();
+    auto& u = c.stmt("UPDATE deliveries SET state = 'requeued' WHERE seq = ?");
+    DEIT_SQL_OK(u);
+    if (auto st = u.bind(seq).run(); !st) return st;
+    const std::int64_t at = now_ms();
+    auto d = insert_delivery(c, old.agency, old.transfer_id, old.message_id, old.kind, old.content_type, old.payload, at);
+    if (!d) return d.error();
+    auto& t = c.stmt("UPDATE transfers SET state = 'stored' WHERE id = ? AND state = 'dead-letter'");
+    DEIT_SQL_OK(t);
+    if (auto st = t.bind(old.transfer_id).run(); !st) return st;
+    if (auto st = insert_event(c, old.transfer_id, at, "requeued", "administrator", old.message_id, ""); !st) return st;
+    out = std::move(d).value();
+    return Status::success();
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() { close(); }
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  static std::atomic<std::uint64_t> next_id{1};
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->id = next_id++;
+  auto writer = Connection::open(path, true);
+  if (!writer) return writer.error();
+  impl->writer = std::move(writer).value();
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+void Store::close() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->thread.join();
+}
+
+template <typename T, typename Work>
+static void run_op(Store::Impl& impl, Work work, std::function<void(Result<T>)> done) {
+  auto out = std::make_shared<T>();
+  impl.enqueue(Store::Impl::Op{
+      [out, work = std::move(work)](Connection& c) { return work(c, *out); },
+      [out, done = std::move(done)](Status s) {
+        if (s) {
+          done(std::move(*out));
+        } else {
+          done(s.error());
+        }
+      }});
+}
+
+void Store::submit(SubmitRequest request, std::function<void(Result<SubmitOutcome>)> done) {
+  auto req = std::make_shared<SubmitRequest>(std::move(request));
+  Impl* impl = impl_.get();
+  run_op<SubmitOutcome>(
+      *impl_, [impl, req](Connection& c, SubmitOutcome& out) { return impl->do_submit(c, *req, out); }, std::move(done));
+}
+
+void Store::acknowledge(std::string agency, std::vector<std::uint64_t> seqs, std::function<void(Result<AckOutcome>)> done) {
+  Impl* impl = impl_.get();
+  run_op<AckOutcome>(
+      *impl_,
+      [impl, agency = std::move(agency), seqs = std::move(seqs)](Connection& c, AckOutcome& out) {
+        return impl->do_ack(c, agency, seqs, out);
+      },
+      std::move(done));
+}
+
+void Store::decide(DecisionRequest request, std::function<void(Result<DecisionOutcome>)> done) {
+  Impl* impl = impl_.get();
+  run_op<DecisionOutcome>(
+      *impl_,
+      [impl, request = std::move(request)](Connection& c, DecisionOutcome& out) { return impl->do_decide(c, request, out); },
+      std::move(done));
+}
+
+void Store::dead_letter(std::vector<std::uint64_t> seqs, std::string reason,
+                        std::function<void(Result<std::vector<Delivery>>)> done) {
+  Impl* impl = impl_.get();
+  run_op<std::vector<Delivery>>(
+      *impl_,
+      [impl, seqs = std::move(seqs), reason = std::move(reason)](Connection& c, std::vector<Delivery>& out) {
+        return impl->do_dead_letter(c, seqs, reason, out);
+      },
+      std::move(done));
+}
+
+void Store::requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done) {
+  Impl* impl = impl_.get();
+  run_op<Delivery>(
+      *impl_, [impl, seq](Connection& c, Delivery& out) { return impl->do_requeue(c, seq, out); }, std::move(done));
+}
+
+void Store::record_attempt(std::uint64_t seq, std::string error) {
+  impl_->enqueue(Impl::Op{[seq, error = std::move(error)](Connection& c) -> Status {
+                            auto& s = c.stmt("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE seq = ?");
+                            DEIT_SQL_OK(s);
+                            return s.bind(error).bind(seq).run();
+                          },
+                          [](Status) {}});
+}
+
+Result<TransferRecord> Store::transfer(const std::string& id) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE id = ?");
+  DEIT_SQL_OK(s);
+  s.bind(id);
+  if (s.step() != SQLITE_ROW) return Error::make("not-found", "no transfer " + id, "transfer");
+  TransferRecord t = read_transfer(s);
+  s.reset();
+  return t;
+}
+
+Result<std::vector<EventRecord>> Store::history(const std::string& transfer_id) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT at, event, actor, message_id, detail FROM events WHERE transfer_id = ? ORDER BY id");
+  DEIT_SQL_OK(s);
+  s.bind(transfer_id);
+  std::vector<EventRecord> out;
+  while (s.step() == SQLITE_ROW) out.push_back(EventRecord{s.i64(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+  s.reset();
+  return out;
+}
+
+Result<std::vector<TransferRecord>> Store::list_transfers(const std::string& agency, bool awaiting_decision,
+                                                          std::size_t limit) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = awaiting_decision
+                ? c->stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE receiver = ? AND accepted_at = 0 AND "
+                          "rejected_at = 0 AND state NOT IN ('cancelled','closed') ORDER BY emergency DESC, stored_at LIMIT ?")
+                : c->stmt("SELECT " TRANSFER_COLUMNS " FROM (SELECT * FROM transfers WHERE receiver = ?1 UNION ALL "
+                          "SELECT * FROM transfers WHERE sender = ?1) ORDER BY stored_at DESC LIMIT ?2");
+  DEIT_SQL_OK(s);
+  s.bind(agency).bind(static_cast<std::int64_t>(limit));
+  std::vector<TransferRecord> out;
+  while (s.step() == SQLITE_ROW) out.push_back(read_transfer(s));
+  s.reset();
+  return out;
+}
+
+Result<std::vector<Delivery>> Store::pending_deliveries() {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'pending' ORDER BY seq");
+  DEIT_SQL_OK(s);
+  std::vector<Delivery> out;
+  while (s.step() == SQLITE_ROW) out.push_back(read_delivery(s));
+  s.reset();
+  return out;
+}
+
+Result<std::vector<Delivery>> Store::dead_letters(const std::string& agency) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = agency.empty()
+                ? c->stmt("SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'dead' ORDER BY seq")
+                : c->stmt("SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'dead' AND agency = ? ORDER BY seq");
+  DEIT_SQL_OK(s);
+  if (!agency.empty()) s.bind(agency);
+  std::vector<Delivery> out;
+  while (s.step() == SQLITE_ROW) out.push_back(read_delivery(s));
+  s.reset();
+  return out;
+}
+
+Result<std::string> Store::message_body(const std::string& sender, const std::string& message_id) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT body FROM messages WHERE sender = ? AND message_id = ?");
+  DEIT_SQL_OK(s);
+  s.bind(sender).bind(message_id);
+  if (s.step() != SQLITE_ROW) return Error::make("not-found", "no message " + message_id, "message");
+  std::string body = s.text(0);
+  s.reset();
+  return body;
+}
+
+Result<std::int64_t> Store::count(const std::string& table) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  const char* sql = table == "transfers"    ? "SELECT count(*) FROM transfers"
+                    : table == "deliveries" ? "SELECT count(*) FROM deliveries"
+                    : table == "pending"    ? "SELECT count(*) FROM deliveries WHERE state = 'pending'"
+                    : table == "messages"   ? "SELECT count(*) FROM messages"
+                                            : nullptr;
+  if (!sql) return Error::make("store", "unknown table " + table);
+  auto& s = c->stmt(sql);
+  DEIT_SQL_OK(s);
+  std::int64_t n = s.step() == SQLITE_ROW ? s.i64(0) : 0;
+  s.reset();
+  return n;
+}
+
+}  // namespace deit::hub

@@ -1,0 +1,162 @@
+#pragma once
+// Durable store-and-forward on SQLite (WAL, synchronous=FULL).
+//
+// Writes go through one writer thread that groups whatever operations are waiting into
+// one transaction (one savepoint each, so one failing operation does not undo others),
+// commits, and only then calls each operation's completion: a sender hears "received"
+// after its message is on disk. Completions run on the writer thread in commit order,
+// which is also delivery sequence order; keep them short (post elsewhere for real work).
+// Reads use per-thread connections and see committed data only.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hub/model/incident.hpp"
+#include "hub/model/result.hpp"
+
+struct sqlite3;
+
+namespace deit::hub {
+
+std::int64_t now_ms();
+std::string format_time_ms(std::int64_t ms);  // RFC 3339 UTC with milliseconds
+
+// Deterministic: the same sender incident sent to the same receiver is the same transfer.
+std::string make_transfer_id(std::string_view sender, std::string_view sender_reference, std::string_view receiver);
+
+struct TransferRecord {
+  std::string id;
+  std::string sender;
+  std::string receiver;
+  std::string sender_reference;
+  std::string shared_reference;
+  std::string reason;
+  std::string on_behalf_of;
+  std::string state;  // stored, delivered, accepted, rejected, closed, cancelled, dead-letter
+  std::string grade;  // police grade / ambulance category / fire priority as sent, e.g. "emergency"
+  bool emergency = false;
+  bool life_risk = false;
+  std::uint64_t last_sequence = 0;
+  std::int64_t received_at = 0, validated_at = 0, stored_at = 0, delivered_at = 0;
+  std::int64_t accepted_at = 0, rejected_at = 0, closed_at = 0, cancelled_at = 0;
+  std::string decision_reason;
+  std::string decided_by;
+  std::string findings_json;  // JSON array of translation findings for this receiver
+};
+
+struct EventRecord {
+  std::int64_t at = 0;
+  std::string event;  // received, validated, stored, delivered, accepted, rejected, ...
+  std::string actor;
+  std::string message_id;
+  std::string detail;
+};
+
+// One message waiting in (or delivered from) one agency's queue.
+struct Delivery {
+  std::uint64_t seq = 0;  // global order; an agency's queue is its deliveries by seq
+  std::string agency;
+  std::string transfer_id;
+  std::string message_id;
+  std::string kind;  // "incident" or "status"
+  std::string content_type;
+  std::shared_ptr<const std::string> payload;
+  std::int64_t queued_at = 0;
+  int attempts = 0;
+  std::string state;  // pending, delivered, dead
+  std::string last_error;
+};
+
+// A decoded, routed and translated message, ready to commit.
+struct SubmitRequest {
+  model::IncidentMessage message;  // canonical, as received
+  std::string canonical_xml;
+  std::int64_t received_at = 0;
+  std::int64_t validated_at = 0;
+  struct Target {
+    std::string transfer_id;
+    std::string receiver;
+    std::string content_type;
+    std::string payload;        // in the receiver's format
+    std::string findings_json;  // JSON array
+  };
+  std::vector<Target> targets;
+};
+
+struct SubmitOutcome {
+  bool duplicate = false;  // message id seen before: nothing new was stored
+  std::vector<std::pair<std::string, std::string>> transfers;  // (transfer id, receiver)
+  std::vector<Delivery> deliveries;                           // new queue entries, in order
+};
+
+struct DecisionRequest {
+  std::string agency;  // the receiver deciding
+  std::string transfer_id;
+  bool accept = true;
+  std::string reason;
+  std::string actor;  // operator or certificate identity
+};
+
+struct DecisionOutcome {
+  TransferRecord transfer;
+  bool unchanged = false;  // the same decision was already recorded
+  std::optional<Delivery> status_for_sender;
+};
+
+struct AckOutcome {
+  std::vector<std::uint64_t> acknowledged;  // seqs newly marked delivered
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+
+  // Writes (asynchronous; `done` runs on the writer thread after commit or failure).
+  void submit(SubmitRequest request, std::function<void(Result<SubmitOutcome>)> done);
+  void acknowledge(std::string agency, std::vector<std::uint64_t> seqs, std::function<void(Result<AckOutcome>)> done);
+  void decide(DecisionRequest request, std::function<void(Result<DecisionOutcome>)> done);
+  // Moves deliveries to the dead-letter list; notifies each sender with a status delivery.
+  void dead_letter(std::vector<std::uint64_t> seqs, std::string reason,
+                   std::function<void(Result<std::vector<Delivery>>)> done);
+  // Puts a dead-lettered delivery back at the end of its agency's queue (new seq).
+  void requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done);
+  // Records a failed push attempt (attempt count and last error; not on the hot path).
+  void record_attempt(std::uint64_t seq, std::string error);
+
+  // Reads (synchronous, from any thread).
+  Result<TransferRecord> transfer(const std::string& id);
+  Result<std::vector<EventRecord>> history(const std::string& transfer_id);
+  // Transfers an agency sent or received; `awaiting_decision` keeps received ones not yet
+  // accepted or rejected.
+  Result<std::vector<TransferRecord>> list_transfers(const std::string& agency, bool awaiting_decision,
+                                                     std::size_t limit);
+  Result<std::vector<Delivery>> pending_deliveries();
+  Result<std::vector<Delivery>> dead_letters(const std::string& agency);
+  // The stored canonical XML of one message.
+  Result<std::string> message_body(const std::string& sender, const std::string& message_id);
+  Result<std::int64_t> count(const std::string& table);
+
+  // Waits for queued writes to commit, then stops the writer.
+  void close();
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace deit::hub
