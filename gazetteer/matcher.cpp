@@ -537,17 +537,21 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
         lists[k].view = snap_.postings(w.alternatives.front().first);
         continue;
       }
+      // Postings are sorted: merge them (linear) rather than concatenate and sort.
+      std::vector<std::uint32_t> merged;
       for (auto [term, c] : w.alternatives) {
         auto p = snap_.postings(term);
-        lists[k].owned.insert(lists[k].owned.end(), p.begin(), p.end());
+        merged.clear();
+        merged.reserve(lists[k].owned.size() + p.size());
+        std::set_union(lists[k].owned.begin(), lists[k].owned.end(), p.begin(), p.end(), std::back_inserter(merged));
+        lists[k].owned.swap(merged);
       }
-      std::sort(lists[k].owned.begin(), lists[k].owned.end());
-      lists[k].owned.erase(std::unique(lists[k].owned.begin(), lists[k].owned.end()), lists[k].owned.end());
       lists[k].view = lists[k].owned;
     }
     constexpr std::size_t kUnionLimit = 2000;
     constexpr std::size_t kSingleLimit = 60000;
     constexpr std::size_t kPairLimit = 40000;   // two lists both longer than this: skip the pair
+    constexpr std::size_t kSmallPair = 5000;    // round 1 pairs without the rarest list
     constexpr double kGoodEnough = 0.6;         // round 1 suffices when a street holds this share
     // Round 1: the postcode's streets and the streets holding at least two of the three
     // rarest lists (galloping intersections: cheap, and usually a handful of streets).
@@ -555,7 +559,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
     const std::size_t top = std::min<std::size_t>(lists.size(), 3);
     for (std::size_t a = 0; a < top; ++a)
       for (std::size_t b = a + 1; b < top; ++b)
-        if ((a == 0 && b == 1) || std::min(lists[a].view.size(), lists[b].view.size()) <= kPairLimit)
+        if (a == 0 || std::min(lists[a].view.size(), lists[b].view.size()) <= kSmallPair)
           gallop_intersect(lists[a].view, lists[b].view, round);
     score_streets(round);
     // Round 2, only when no street holds most of the query: every short list whole (rarest
@@ -572,10 +576,13 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
         auto v = lists[0].view;
         round.insert(round.end(), v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size(), kSingleLimit)));
       }
-      for (std::size_t a = 0; a < lists.size(); ++a)
-        for (std::size_t b = std::max<std::size_t>(a + 1, top); b < lists.size(); ++b)
-          if (std::min(lists[a].view.size(), lists[b].view.size()) <= kPairLimit)
+      for (std::size_t a = 1; a < lists.size(); ++a)
+        for (std::size_t b = a + 1; b < lists.size(); ++b) {
+          const bool done_in_round1 = b < top && std::min(lists[a].view.size(), lists[b].view.size()) <= kSmallPair;
+          if (!done_in_round1 && std::min(lists[a].view.size(), lists[b].view.size()) <= kPairLimit)
             gallop_intersect(lists[a].view, lists[b].view, round);
+        }
+      for (std::size_t b = top; b < lists.size(); ++b) gallop_intersect(lists[0].view, lists[b].view, round);
       score_streets(round);  // a street already scored in round 1 may appear twice: harmless
     }
   }

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "gazetteer/gazetteer.hpp"
 #include "test_support.hpp"
@@ -118,6 +120,37 @@ TEST(ChangeOnlyUpdate, InsertsUpdatesAndDeletesWithoutRebuild) {
   no_delta.load_delta = false;
   auto base_only = Gazetteer::open(snap, no_delta);
   EXPECT_TRUE(base_only->lookup(113).has_value());
+}
+
+// Readers on several threads while an update is published: every answer is either the
+// old or the new state, and nothing crashes or tears.
+TEST(ChangeOnlyUpdate, ConcurrentReadersDuringAnUpdate) {
+  TempDir dir;
+  auto g = Gazetteer::open(testing::build_simple(dir));
+  ASSERT_TRUE(g.ok());
+  std::string cou = dir.file(
+      "cou.csv",
+      "24,\"U\",1,105,\"1930L105\",\"ENG\",1,2024-02-01,,2024-02-01,2024-02-01,,,,,\"\",10,\"C\",,,\"\",0,\"1\",\"\",\"\",\"Y\"\n");
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, copy = *g] {
+      while (!stop.load()) {
+        auto hits = copy.match("flat 2 12 high st st albans", 3);
+        if (hits.empty() || hits[0].address.uprn != 102u) ++bad;
+        auto a = copy.lookup(105);
+        if (!a || (a->pao.start_suffix != 0 && a->pao.start_suffix != 'C')) ++bad;
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(g->apply_update({cou}).ok());
+  while (reads.load() < 200) std::this_thread::yield();
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(g->lookup(105)->pao.start_suffix, 'C');
 }
 
 }  // namespace
