@@ -36,6 +36,8 @@ json::object transfer_json(const TransferRecord& t) {
   boost::system::error_code ec;
   json::value findings = json::parse(t.findings_json, ec);
   o["findings"] = ec ? json::value(json::array()) : findings;
+  json::value location = json::parse(t.location_json, ec);
+  if (!ec && location.is_object() && !location.as_object().empty()) o["location"] = location;
   return o;
 }
 

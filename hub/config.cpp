@@ -33,16 +33,16 @@ const Agency* Config::find_agency(std::string_view id) const {
 
 namespace {
 
-// Walks a JSON object, remembering which keys were read so unknown keys (usually typos)
-// are reported instead of silently ignored.
+// Walks a JSON object whose allowed keys are known up front, so an unknown key (usually a
+// typo) is reported by name before a missing required key would be.
 class Reader {
  public:
-  Reader(const json::object& object, std::string path) : object_(object), path_(std::move(path)) {}
+  Reader(const json::object& object, std::string path, std::initializer_list<std::string_view> allowed)
+      : object_(object), path_(std::move(path)), allowed_(allowed) {}
 
   std::string at(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
 
   const json::value* get(std::string_view key) {
-    seen_.insert(std::string(key));
     auto it = object_.find(key);
     return it == object_.end() ? nullptr : &it->value();
   }
@@ -75,9 +75,9 @@ class Reader {
     return Status::success();
   }
 
-  Status finish() const {
+  Status check_keys() const {
     for (const auto& kv : object_)
-      if (!seen_.count(std::string(kv.key())))
+      if (std::find(allowed_.begin(), allowed_.end(), kv.key()) == allowed_.end())
         return Error::make("config", "unknown setting", at(kv.key()));
     return Status::success();
   }
@@ -85,7 +85,7 @@ class Reader {
  private:
   const json::object& object_;
   std::string path_;
-  std::set<std::string> seen_;
+  std::vector<std::string_view> allowed_;
 };
 
 #define DEIT_CHECK(expr)        \
@@ -109,7 +109,8 @@ Result<Role> parse_role(std::string_view s, const std::string& field) {
 
 Result<CertificateMatch> parse_certificate(const json::value& v, const std::string& path) {
   if (!v.is_object()) return Error::make("config", "must be an object", path);
-  Reader r(v.as_object(), path);
+  Reader r(v.as_object(), path, {"subject_cn", "sha256", "roles"});
+  DEIT_CHECK(r.check_keys());
   CertificateMatch m;
   DEIT_CHECK(r.string("subject_cn", m.subject_cn));
   DEIT_CHECK(r.string("sha256", m.sha256));
@@ -136,13 +137,13 @@ Result<CertificateMatch> parse_certificate(const json::value& v, const std::stri
       m.roles.push_back(*role);
     }
   }
-  DEIT_CHECK(r.finish());
   return m;
 }
 
 Result<Agency> parse_agency(const json::value& v, const std::string& path) {
   if (!v.is_object()) return Error::make("config", "must be an object", path);
-  Reader r(v.as_object(), path);
+  Reader r(v.as_object(), path, {"id", "name", "kind", "format", "delivery", "certificates"});
+  DEIT_CHECK(r.check_keys());
   Agency a;
   DEIT_CHECK(r.string("id", a.id, true));
   if (a.id.empty() || a.id.size() > 64 ||
@@ -159,7 +160,8 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
   DEIT_CHECK(r.string("format", a.format));
   if (const json::value* d = r.get("delivery")) {
     if (!d->is_object()) return Error::make("config", "must be an object", r.at("delivery"));
-    Reader dr(d->as_object(), r.at("delivery"));
+    Reader dr(d->as_object(), r.at("delivery"), {"mode", "endpoint"});
+    DEIT_CHECK(dr.check_keys());
     std::string mode = "pull";
     DEIT_CHECK(dr.string("mode", mode));
     if (mode == "pull") {
@@ -172,7 +174,6 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
     DEIT_CHECK(dr.string("endpoint", a.endpoint));
     if (a.delivery == DeliveryMode::push && a.endpoint.rfind("https://", 0) != 0)
       return Error::make("config", "push delivery needs an https:// endpoint", dr.at("endpoint"));
-    DEIT_CHECK(dr.finish());
   }
   if (const json::value* certs = r.get("certificates")) {
     if (!certs->is_array()) return Error::make("config", "must be an array", r.at("certificates"));
@@ -182,7 +183,6 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
       a.certificates.push_back(std::move(m).value());
     }
   }
-  DEIT_CHECK(r.finish());
   if (a.certificates.empty()) a.certificates.push_back(CertificateMatch{a.id, "", {Role::operator_role}});
   return a;
 }
@@ -222,7 +222,9 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   if (!root.is_object()) return Error::make("config", "the configuration must be a JSON object", "/");
 
   Config c;
-  Reader r(root.as_object(), "");
+  Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "tls", "delivery",
+                                  "limits", "gazetteer", "agencies", "administrators"});
+  DEIT_CHECK(r.check_keys());
   std::string listen = "127.0.0.1:8443";
   DEIT_CHECK(r.string("listen", listen));
   DEIT_CHECK(parse_listen(listen, c));
@@ -235,26 +237,27 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
 
   if (const json::value* t = r.get("tls")) {
     if (!t->is_object()) return Error::make("config", "must be an object", "tls");
-    Reader tr(t->as_object(), "tls");
+    Reader tr(t->as_object(), "tls", {"ca", "cert", "key", "crl", "generate_dev_certs"});
+    DEIT_CHECK(tr.check_keys());
     DEIT_CHECK(tr.string("ca", c.tls.ca_file, true));
     DEIT_CHECK(tr.string("cert", c.tls.cert_file, true));
     DEIT_CHECK(tr.string("key", c.tls.key_file, true));
     DEIT_CHECK(tr.string("crl", c.tls.crl_file));
     DEIT_CHECK(tr.boolean("generate_dev_certs", c.tls.generate_dev_certs));
-    DEIT_CHECK(tr.finish());
   } else {
     return Error::make("config", "is required", "tls");
   }
   if (const json::value* d = r.get("delivery")) {
     if (!d->is_object()) return Error::make("config", "must be an object", "delivery");
-    Reader dr(d->as_object(), "delivery");
+    Reader dr(d->as_object(), "delivery",
+              {"retry_initial_ms", "retry_max_ms", "dead_letter_after_s", "stream_window"});
+    DEIT_CHECK(dr.check_keys());
     std::int64_t initial = c.delivery.retry_initial.count(), max = c.delivery.retry_max.count(),
                  dead = c.delivery.dead_letter_after.count(), window = static_cast<std::int64_t>(c.delivery.stream_window);
     DEIT_CHECK(dr.integer("retry_initial_ms", initial, 10, 3'600'000));
     DEIT_CHECK(dr.integer("retry_max_ms", max, 10, 86'400'000));
     DEIT_CHECK(dr.integer("dead_letter_after_s", dead, 1, 7 * 86'400));
     DEIT_CHECK(dr.integer("stream_window", window, 1, 100'000));
-    DEIT_CHECK(dr.finish());
     if (max < initial) return Error::make("config", "must not be less than retry_initial_ms", "delivery.retry_max_ms");
     c.delivery.retry_initial = std::chrono::milliseconds(initial);
     c.delivery.retry_max = std::chrono::milliseconds(max);
@@ -263,16 +266,45 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   }
   if (const json::value* l = r.get("limits")) {
     if (!l->is_object()) return Error::make("config", "must be an object", "limits");
-    Reader lr(l->as_object(), "limits");
+    Reader lr(l->as_object(), "limits",
+              {"max_body_bytes", "max_xml_depth", "idle_timeout_s", "header_timeout_s", "max_connections"});
+    DEIT_CHECK(lr.check_keys());
     std::int64_t idle = c.limits.idle_timeout.count(), header = c.limits.header_timeout.count();
     DEIT_CHECK(lr.integer("max_body_bytes", c.limits.max_body_bytes, 1024, 64 << 20));
     DEIT_CHECK(lr.integer("max_xml_depth", c.limits.max_xml_depth, 8, 256));
     DEIT_CHECK(lr.integer("idle_timeout_s", idle, 1, 3600));
     DEIT_CHECK(lr.integer("header_timeout_s", header, 1, 600));
     DEIT_CHECK(lr.integer("max_connections", c.limits.max_connections, 1, 1'000'000));
-    DEIT_CHECK(lr.finish());
     c.limits.idle_timeout = std::chrono::seconds(idle);
     c.limits.header_timeout = std::chrono::seconds(header);
+  }
+  if (const json::value* g = r.get("gazetteer")) {
+    if (!g->is_object()) return Error::make("config", "must be an object", "gazetteer");
+    Reader gr(g->as_object(), "gazetteer",
+              {"snapshot", "generate_sample", "ostn15_grid", "boundaries", "border_distance_m", "verified_confidence"});
+    DEIT_CHECK(gr.check_keys());
+    DEIT_CHECK(gr.string("snapshot", c.gazetteer.snapshot, true));
+    DEIT_CHECK(gr.boolean("generate_sample", c.gazetteer.generate_sample));
+    DEIT_CHECK(gr.string("ostn15_grid", c.gazetteer.ostn15_grid));
+    std::int64_t border = static_cast<std::int64_t>(c.gazetteer.border_distance_m);
+    DEIT_CHECK(gr.integer("border_distance_m", border, 0, 100'000));
+    c.gazetteer.border_distance_m = static_cast<double>(border);
+    if (const json::value* v = gr.get("verified_confidence")) {
+      if (!v->is_number() || v->to_number<double>() < 0 || v->to_number<double>() > 1)
+        return Error::make("config", "must be a number from 0 to 1", gr.at("verified_confidence"));
+      c.gazetteer.verified_confidence = v->to_number<double>();
+    }
+    if (const json::value* b = gr.get("boundaries")) {
+      if (!b->is_array()) return Error::make("config", "must be an array of file names", gr.at("boundaries"));
+      for (std::size_t i = 0; i < b->as_array().size(); ++i) {
+        const auto& f = b->as_array()[i];
+        if (!f.is_string())
+          return Error::make("config", "must be a file name", gr.at("boundaries") + "[" + std::to_string(i) + "]");
+        c.gazetteer.boundaries.push_back(resolve(base_dir, std::string(f.as_string())));
+      }
+    }
+    c.gazetteer.snapshot = resolve(base_dir, c.gazetteer.snapshot);
+    c.gazetteer.ostn15_grid = resolve(base_dir, c.gazetteer.ostn15_grid);
   }
   const json::value* agencies = r.get("agencies");
   if (!agencies || !agencies->is_array() || agencies->as_array().empty())
@@ -293,7 +325,6 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
       c.administrators.push_back(std::move(m).value());
     }
   }
-  DEIT_CHECK(r.finish());
 
   // A certificate must identify exactly one agency or administrator.
   std::set<std::string> identities;

@@ -61,6 +61,17 @@ struct Limits {
   std::size_t max_connections = 4096;
 };
 
+// The national address gazetteer (gazetteer/). Without a snapshot the hub runs on and
+// every location is passed through unverified.
+struct GazetteerConfig {
+  std::string snapshot;          // the .gaz snapshot file; empty: no gazetteer
+  bool generate_sample = false;  // build the demo sample snapshot there on first start
+  std::string ostn15_grid;       // OSTN15 NTv2 grid file for exact BNG <-> WGS84 (optional)
+  std::vector<std::string> boundaries;  // GeoJSON responsibility areas (optional)
+  double border_distance_m = 2000;
+  double verified_confidence = 0.8;
+};
+
 struct Config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8443;
@@ -71,6 +82,7 @@ struct Config {
   TlsConfig tls;
   DeliveryConfig delivery;
   Limits limits;
+  GazetteerConfig gazetteer;
   std::vector<Agency> agencies;
   std::vector<CertificateMatch> administrators;
 

@@ -4,9 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "adapters/deit/deit_adapter.hpp"
+#include "gazetteer/builder.hpp"
+#include "gazetteer/generator.hpp"
 
 namespace deit::hub {
 
@@ -36,6 +39,25 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
   auto store = Store::open(config.store_path);
   if (!store) return store.error();
   std::unique_ptr<Hub> hub(new Hub(std::move(config), std::move(registry).value(), std::move(store).value()));
+  if (const auto& g = hub->config_.gazetteer; !g.snapshot.empty()) {
+    Status ready = g.generate_sample ? ensure_sample_gazetteer(g.snapshot) : Status::success();
+    gazetteer::Options options;
+    options.ostn15_grid = g.ostn15_grid;
+    options.boundaries = g.boundaries;
+    options.border_distance_m = g.border_distance_m;
+    options.verified_confidence = g.verified_confidence;
+    auto opened = ready ? gazetteer::Gazetteer::open(g.snapshot, options) : Result<gazetteer::Gazetteer>(ready.error());
+    if (opened) {
+      const auto info = opened->info();
+      spdlog::info("event=gazetteer-opened snapshot={} uprns={} coordinates=\"{}\"", info.path, info.uprns,
+                   info.coordinate_method);
+      hub->gazetteer_ = std::move(opened).value();
+    } else {
+      // Lives first: without a gazetteer transfers still flow, flagged as unverified.
+      spdlog::error("event=alert kind=gazetteer-unavailable snapshot={} reason=\"{}\"", g.snapshot,
+                    opened.error().describe());
+    }
+  }
   auto pending = hub->store_->pending_deliveries();
   if (!pending) return pending.error();
   for (auto& d : *pending) hub->dispatcher_.enqueue(std::move(d));
@@ -69,13 +91,16 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
   const adapters::Adapter* in = adapters_->find(sender->format);
   if (!in) return Error::make("config", "no adapter for format " + sender->format, "format");
   if (!content_type.empty()) {
-    const auto base = content_type.substr(0, content_type.find(';'));
+    // Media types are case-insensitive and may carry parameters and spaces.
+    std::string base(content_type.substr(0, content_type.find(';')));
+    base.erase(std::remove_if(base.begin(), base.end(), [](unsigned char c) { return std::isspace(c); }), base.end());
+    std::transform(base.begin(), base.end(), base.begin(), [](unsigned char c) { return std::tolower(c); });
     const auto expected = in->content_type();
     const bool xml_ok = expected == "application/xml" && (base == "application/xml" || base == "text/xml");
     if (base != expected && !xml_ok)
       return Error::make("unsupported-media-type",
                          "agency " + sender->id + " sends format '" + sender->format + "' as " + std::string(expected) +
-                             ", not " + std::string(base),
+                             ", not " + base,
                          "Content-Type");
   }
 
@@ -105,7 +130,13 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
                        "incidentMessage/receivers");
 
   m.transfer_id.clear();
-  request.canonical_xml = adapters::encode_canonical(m);
+  request.canonical_xml = adapters::encode_canonical(m);  // as received, before any enrichment
+  if (gazetteer_) {
+    LocationCheck check = check_location(*gazetteer_, m);
+    request.location_json = std::move(check.json);
+    request.location_verified = check.verified;
+    decoded->findings.insert(decoded->findings.end(), check.findings.begin(), check.findings.end());
+  }
   for (const std::string& r : receivers) {
     const Agency* receiver = config_.find_agency(r);
     const adapters::Adapter* out = adapters_->find(receiver->format);
@@ -200,6 +231,109 @@ void Hub::sweep_dead_letters(std::int64_t now) {
     }
     sweeping_ = false;
   });
+}
+
+}  // namespace deit::hub
+
+namespace deit::hub {
+
+LocationCheck check_location(const gazetteer::Gazetteer& gaz, model::IncidentMessage& message) {
+  model::Location& loc = message.incident.location;
+  gazetteer::LocationInput input;
+  input.uprn = loc.uprn;
+  input.text = loc.text;
+  if (input.text.empty()) {
+    const auto& a = loc.address;
+    input.structured = gazetteer::StructuredAddress{a.sao, a.pao, a.street, a.locality, a.town, a.postcode};
+  }
+  if (loc.latitude && loc.longitude) input.wgs84 = gazetteer::LatLon{*loc.latitude, *loc.longitude};
+  if (loc.easting && loc.northing) input.bng = gazetteer::Bng{*loc.easting, *loc.northing};
+
+  LocationCheck out;
+  if (!input.uprn && input.text.empty() && input.structured.street.empty() && input.structured.postcode.empty() &&
+      input.structured.pao.empty() && !input.wgs84 && !input.bng) {
+    out.json = R"({"verified":false,"flags":["no location given"]})";
+    out.findings.push_back({"incident/location", "location-unverified", "no location given"});
+    return out;
+  }
+  const gazetteer::Verification v = gaz.verify(input);
+  out.verified = v.verified;
+  boost::json::object o{{"verified", v.verified}};
+  boost::json::array flags;
+  for (const auto& f : v.flags) flags.push_back(boost::json::string(f));
+  o["flags"] = std::move(flags);
+  if (v.best) {
+    const auto& a = v.best->address;
+    o["uprn"] = a.uprn;
+    o["confidence"] = v.best->confidence;
+    o["explanation"] = v.best->explanation;
+    o["postcode"] = a.postcode;
+    if (a.coordinates.known) {
+      o["easting"] = a.coordinates.bng.easting;
+      o["northing"] = a.coordinates.bng.northing;
+      o["latitude"] = a.coordinates.wgs84.latitude;
+      o["longitude"] = a.coordinates.wgs84.longitude;
+    }
+    if (v.verified) {
+      // Fill only what the sender left empty, and say so.
+      std::string filled;
+      if (!loc.uprn) {
+        loc.uprn = a.uprn;
+        filled += " UPRN";
+      }
+      if (a.coordinates.known && !(loc.easting && loc.northing)) {
+        loc.easting = a.coordinates.bng.easting;
+        loc.northing = a.coordinates.bng.northing;
+        filled += " BNG";
+      }
+      if (a.coordinates.known && !(loc.latitude && loc.longitude)) {
+        loc.latitude = a.coordinates.wgs84.latitude;
+        loc.longitude = a.coordinates.wgs84.longitude;
+        filled += " WGS84";
+      }
+      if (!filled.empty())
+        out.findings.push_back({"incident/location", "location-enriched",
+                                "added" + filled + " from the gazetteer (UPRN " + std::to_string(a.uprn) +
+                                    ", confidence " + std::to_string(v.best->confidence).substr(0, 4) + ")"});
+    }
+  }
+  if (!v.verified) {
+    std::string why;
+    for (const auto& f : v.flags) why += (why.empty() ? "" : "; ") + f;
+    out.findings.push_back({"incident/location", "location-unverified",
+                            "location not verified against the gazetteer" + (why.empty() ? "" : ": " + why)});
+  }
+  boost::json::object coverage;
+  auto ids = [](const std::vector<gazetteer::AgencyArea>& areas) {
+    boost::json::array a;
+    for (const auto& area : areas) a.push_back(boost::json::string(area.agency_id));
+    return a;
+  };
+  coverage["police"] = ids(v.coverage.police);
+  coverage["fire"] = ids(v.coverage.fire);
+  coverage["ambulance"] = ids(v.coverage.ambulance);
+  o["coverage"] = std::move(coverage);
+  out.json = boost::json::serialize(o);
+  return out;
+}
+
+Status ensure_sample_gazetteer(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (fs::exists(path)) return Status::success();
+  const fs::path work = fs::path(path).parent_path() / "sample-source";
+  std::error_code ec;
+  fs::create_directories(work, ec);
+  gazetteer::GeneratorOptions g;
+  g.sample = true;
+  g.out_dir = work.string();
+  auto generated = gazetteer::generate_gazetteer(g);
+  if (!generated) return generated.error();
+  gazetteer::BuildOptions b;
+  b.sources.push_back(gazetteer::SourceFile{generated->abp_csv});
+  auto built = gazetteer::build_snapshot(b, path);
+  if (!built) return built.error();
+  spdlog::info("event=gazetteer-sample-built snapshot={} addresses={}", path, generated->addresses);
+  return Status::success();
 }
 
 }  // namespace deit::hub

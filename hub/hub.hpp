@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "adapters/adapter.hpp"
+#include "gazetteer/gazetteer.hpp"
 #include "hub/config.hpp"
 #include "hub/dispatcher.hpp"
 #include "hub/store.hpp"
@@ -38,6 +39,8 @@ class Hub {
   Store& store() { return *store_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   const adapters::Registry& adapters() const { return *adapters_; }
+  // The gazetteer, when one is configured and opened.
+  const gazetteer::Gazetteer* gazetteer() const { return gazetteer_ ? &*gazetteer_ : nullptr; }
 
   // Maps a verified client certificate to exactly one identity; nullopt when unknown.
   std::optional<Identity> identify(std::string_view subject_cn, std::string_view sha256_hex) const;
@@ -67,8 +70,22 @@ class Hub {
   std::shared_ptr<const adapters::Registry> adapters_;
   std::unique_ptr<Store> store_;
   Dispatcher dispatcher_;
+  std::optional<gazetteer::Gazetteer> gazetteer_;
   std::atomic<bool> sweeping_{false};
 };
+
+// Checks the incident's location against the gazetteer. Never refuses: an unverified
+// location is flagged. Fields the sender left empty (UPRN, coordinates) are filled from a
+// verified match and reported as findings; what the sender gave is never changed.
+struct LocationCheck {
+  bool verified = false;
+  std::string json;  // {"verified":..,"flags":[..],"uprn":..,"confidence":..,"coverage":{..}}
+  std::vector<adapters::Finding> findings;
+};
+LocationCheck check_location(const gazetteer::Gazetteer& gazetteer, model::IncidentMessage& message);
+
+// Builds the demo sample snapshot at `path` if it does not exist yet.
+Status ensure_sample_gazetteer(const std::string& path);
 
 // A JSON array of findings: [{"field":..,"rule":..,"message":..}].
 std::string findings_to_json(const std::vector<adapters::Finding>& findings);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "hub/config.hpp"
+#include "schemas/xml.hpp"
 #include "hub/hub.hpp"
 #include "hub/logging.hpp"
 #include "hub/pki.hpp"
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(config->store_path).parent_path(), ec);
 
+  xml::set_default_limits({config->limits.max_body_bytes, config->limits.max_xml_depth});
   const int threads = config->io_threads;
   auto hub = Hub::create(std::move(config).value());
   if (!hub) {

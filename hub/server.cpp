@@ -18,6 +18,7 @@
 #include <random>
 #include <set>
 
+#include "gazetteer/json.hpp"
 #include "hub/api_json.hpp"
 #include "hub/url.hpp"
 
@@ -91,7 +92,7 @@ int status_for(const Error& e) {
   if (r == "conflict" || r == "sequence") return 409;
   if (r == "size") return 413;
   if (r == "unsupported-media-type") return 415;
-  if (r == "store") return 503;
+  if (r == "store" || r == "unavailable") return 503;
   return 422;  // schema, namespace, type, enumeration, routing, unknown-agency, translation, required
 }
 
@@ -301,6 +302,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (read_ec == http::error::end_of_stream || read_ec == net::ssl::error::stream_truncated) break;
       if (read_ec) {
         if (read_ec == http::error::body_limit) {
+          spdlog::warn("event=refused agency={} rule=size reason=\"request body over {} bytes\"",
+                       identity ? identity->name() : std::string("unknown"), limits.max_body_bytes);
           Request dummy{http::verb::post, "/", 11};
           dummy.keep_alive(false);
           Response res = problem(dummy, Error::make("size", "request body is larger than " +
@@ -369,6 +372,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (parts.size() == 2 && parts[1] == "inbox" && method == http::verb::get) co_return co_await inbox(req, who);
     if (parts.size() == 3 && parts[1] == "inbox" && parts[2] == "ack" && method == http::verb::post)
       co_return co_await ack(req, who);
+    if (parts.size() >= 3 && parts[1] == "gazetteer" && method == http::verb::get) co_return gazetteer_query(req, parts);
     if (parts.size() == 2 && parts[1] == "dead-letters" && method == http::verb::get) co_return dead_letters(req, who);
     if (parts.size() == 4 && parts[1] == "dead-letters" && parts[3] == "retry" && method == http::verb::post)
       co_return co_await retry_dead_letter(req, who, std::string(parts[2]));
@@ -489,6 +493,62 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     json::array a;
     for (auto s : outcome->acknowledged) a.push_back(s);
     co_return json_response(req, http::status::ok, {{"acknowledged", std::move(a)}});
+  }
+
+  // Address look-ups for control-room consoles: match, uprn/{n}, nearest, who-covers.
+  Response gazetteer_query(Request& req, const std::vector<std::string_view>& parts) {
+    const gazetteer::Gazetteer* gaz = hub.gazetteer();
+    if (!gaz) return problem(req, 503, Error::make("unavailable", "no gazetteer is configured or it could not be opened"));
+    const std::string_view what = parts[2];
+    const std::string target(req.target());
+    auto number = [&](const char* name) -> std::optional<double> {
+      const std::string v = query_param(target, name);
+      if (v.empty()) return std::nullopt;
+      double d = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+      if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+      return d;
+    };
+    const auto k = std::clamp<std::uint64_t>(to_uint(query_param(target, "max"), 5), 1, 50);
+    if (what == "match") {
+      const std::string q = query_param(target, "q");
+      if (q.empty()) return problem(req, Error::make("required", "give the address as q=...", "q"));
+      json::array a;
+      for (const auto& c : gaz->match(q, k)) a.push_back(gazetteer::candidate_json(c));
+      return json_response(req, http::status::ok, {{"query", q}, {"candidates", std::move(a)}});
+    }
+    if (what == "uprn" && parts.size() == 4) {
+      const std::string id(parts[3]);
+      const std::uint64_t uprn = to_uint(id, 0);
+      auto address = uprn ? gaz->lookup(uprn) : std::nullopt;
+      if (!address) return problem(req, Error::make("not-found", "no address with UPRN " + id, "uprn"));
+      return json_response(req, http::status::ok, gazetteer::address_json(*address));
+    }
+    const auto lat = number("lat"), lon = number("lon");
+    if (what == "nearest") {
+      if (!lat || !lon) return problem(req, Error::make("required", "give lat= and lon= (WGS84 degrees)", "lat"));
+      auto near = gaz->nearest(gazetteer::LatLon{*lat, *lon}, k, number("within").value_or(2000));
+      if (!near) return problem(req, near.error());
+      json::array a;
+      for (const auto& n : *near) {
+        json::object o = gazetteer::address_json(n.address);
+        o["distance_m"] = n.distance_m;
+        a.push_back(std::move(o));
+      }
+      return json_response(req, http::status::ok, {{"nearest", std::move(a)}});
+    }
+    if (what == "who-covers") {
+      if (const std::string u = query_param(target, "uprn"); !u.empty()) {
+        auto c = gaz->who_covers(to_uint(u, 0));
+        if (!c) return problem(req, c.error());
+        return json_response(req, http::status::ok, gazetteer::coverage_json(*c));
+      }
+      if (!lat || !lon) return problem(req, Error::make("required", "give uprn= or lat= and lon=", "uprn"));
+      auto c = gaz->who_covers(gazetteer::LatLon{*lat, *lon});
+      if (!c) return problem(req, c.error());
+      return json_response(req, http::status::ok, gazetteer::coverage_json(*c));
+    }
+    return problem(req, Error::make("not-found", "no such gazetteer resource", "path"));
   }
 
   Response dead_letters(Request& req, const Identity& who) {

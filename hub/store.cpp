@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS transfers(
   cancelled_at INTEGER NOT NULL DEFAULT 0,
   decision_reason TEXT NOT NULL DEFAULT '',
   decided_by TEXT NOT NULL DEFAULT '',
-  findings TEXT NOT NULL DEFAULT '[]'
+  findings TEXT NOT NULL DEFAULT '[]',
+  location TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS transfers_sender ON transfers(sender, stored_at);
 CREATE INDEX IF NOT EXISTS transfers_receiver ON transfers(receiver, stored_at);
@@ -116,7 +117,6 @@ CREATE TABLE IF NOT EXISTS events(
   detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_transfer ON events(transfer_id, id);
-PRAGMA user_version = 1;
 )sql";
 
 Error db_error(sqlite3* db, const std::string& what) {
@@ -140,6 +140,7 @@ class Stmt {
   const std::string& prepare_error() const { return error_; }
 
   Stmt& reset() {
+    if (!stmt_) return *this;  // a failed prepare is reported by DEIT_SQL_OK, not a crash
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
     index_ = 0;
@@ -206,6 +207,7 @@ class Connection {
         if (auto s = c->exec(pragma); !s) return s.error();
       }
       if (auto s = c->exec(kSchema); !s) return s.error();
+      if (auto s = c->migrate(); !s) return s.error();
     }
     return c;
   }
@@ -222,6 +224,18 @@ class Connection {
       return e;
     }
     return Status::success();
+  }
+
+  // Brings a database made by an earlier version up to the current schema.
+  Status migrate() {
+    bool has_location = false;
+    auto& columns = stmt("SELECT name FROM pragma_table_info('transfers')");
+    while (columns.step() == SQLITE_ROW) has_location |= columns.text(0) == "location";
+    columns.reset();
+    if (!has_location) {
+      if (auto s = exec("ALTER TABLE transfers ADD COLUMN location TEXT NOT NULL DEFAULT '{}'"); !s) return s;
+    }
+    return exec("PRAGMA user_version = 2");
   }
 
   Stmt& stmt(const char* sql) {
@@ -269,13 +283,14 @@ TransferRecord read_transfer(const Stmt& s) {
   t.decision_reason = s.text(c++);
   t.decided_by = s.text(c++);
   t.findings_json = s.text(c++);
+  t.location_json = s.text(c++);
   return t;
 }
 
 #define TRANSFER_COLUMNS                                                                                        \
   "id, sender, receiver, sender_reference, shared_reference, reason, on_behalf_of, state, grade, emergency, " \
   "life_risk, last_sequence, received_at, validated_at, stored_at, delivered_at, accepted_at, rejected_at, "   \
-  "closed_at, cancelled_at, decision_reason, decided_by, findings"
+  "closed_at, cancelled_at, decision_reason, decided_by, findings, location"
 
 Delivery read_delivery(const Stmt& s) {
   Delivery d;
@@ -399,16 +414,23 @@ struct Store::Impl {
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
   }
 
+  // Read connections: one per thread, owned here so that closing the store closes them.
+  std::mutex readers_mutex;
+  std::vector<std::unique_ptr<Connection>> readers;
+
   Connection* reader() {
-    // One read connection per thread per store; WAL lets them read while the writer writes.
-    thread_local std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> readers;
-    auto& c = readers[id];
+    // WAL lets any number of these read while the writer writes. The thread-local map is
+    // keyed by store id, which is never reused, so an entry of a closed store is never used.
+    thread_local std::unordered_map<std::uint64_t, Connection*> mine;
+    Connection*& c = mine[id];
     if (!c) {
       auto opened = Connection::open(path, false);
       if (!opened) return nullptr;
-      c = std::move(opened).value();
+      std::lock_guard lock(readers_mutex);
+      readers.push_back(std::move(opened).value());
+      c = readers.back().get();
     }
-    return c.get();
+    return c;
   }
 
   // ---- operations (run on the writer thread, inside a savepoint) ----
@@ -486,7 +508,7 @@ struct Store::Impl {
                              "incidentMessage/senderReference");
         auto& ins = c.stmt("INSERT INTO transfers(id, sender, receiver, sender_reference, shared_reference, reason, "
                            "on_behalf_of, state, grade, emergency, life_risk, last_sequence, received_at, validated_at, "
-                           "stored_at, findings) VALUES(?,?,?,?,?,?,?,'stored',?,?,?,?,?,?,?,?)");
+                           "stored_at, findings, location) VALUES(?,?,?,?,?,?,?,'stored',?,?,?,?,?,?,?,?,?)");
         DEIT_SQL_OK(ins);
         const auto& p = m.incident.priority;
         if (auto st = ins.bind(t.transfer_id)
@@ -504,6 +526,7 @@ struct Store::Impl {
                           .bind(r.validated_at)
                           .bind(stored_at)
                           .bind(t.findings_json)
+                          .bind(r.location_json)
                           .run();
             !st)
           return st;
@@ -537,6 +560,13 @@ struct Store::Impl {
       if (auto st = insert_event(c, t.transfer_id, r.validated_at, "validated", "hub", m.message_id, ""); !st) return st;
       if (t.findings_json.size() > 2) {
         if (auto st = insert_event(c, t.transfer_id, r.validated_at, "translated", "hub", m.message_id, t.findings_json); !st)
+          return st;
+      }
+      if (r.location_json.size() > 2) {
+        if (auto st = insert_event(c, t.transfer_id, r.validated_at,
+                                   r.location_verified ? "location-verified" : "location-unverified", "gazetteer",
+                                   m.message_id, r.location_json);
+            !st)
           return st;
       }
       if (auto st = insert_event(c, t.transfer_id, stored_at, "stored", "hub", m.message_id, ""); !st) return st;
@@ -725,6 +755,8 @@ void Store::close() {
   }
   impl_->wake.notify_all();
   impl_->thread.join();
+  std::lock_guard lock(impl_->readers_mutex);
+  impl_->readers.clear();
 }
 
 template <typename T, typename Work>

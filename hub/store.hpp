@@ -51,6 +51,7 @@ struct TransferRecord {
   std::string decision_reason;
   std::string decided_by;
   std::string findings_json;  // JSON array of translation findings for this receiver
+  std::string location_json;  // the gazetteer's verification of the location (JSON object)
 };
 
 struct EventRecord {
@@ -82,6 +83,8 @@ struct SubmitRequest {
   std::string canonical_xml;
   std::int64_t received_at = 0;
   std::int64_t validated_at = 0;
+  std::string location_json = "{}";  // gazetteer verification, recorded on every transfer
+  bool location_verified = false;
   struct Target {
     std::string transfer_id;
     std::string receiver;

@@ -39,28 +39,35 @@ void ensure_xerces_initialised() {
 // UTF-16 (XMLCh) to UTF-8 without the transcoder service: this runs for every name and
 // text node, so it is kept simple and allocation-light.
 void append_utf8(std::string& out, const XMLCh* s, std::size_t n) {
+  // Worst case 3 bytes per UTF-16 unit (a surrogate pair, 2 units, makes 4 bytes).
+  const std::size_t base = out.size();
+  out.resize(base + 3 * n);
+  char* p = out.data() + base;
   for (std::size_t i = 0; i < n; ++i) {
     std::uint32_t c = s[i];
+    if (c < 0x80) {
+      *p++ = static_cast<char>(c);
+      continue;
+    }
     if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
       c = 0x10000 + ((c - 0xD800) << 10) + (s[i + 1] - 0xDC00);
       ++i;
     }
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    if (c < 0x800) {
+      *p++ = static_cast<char>(0xC0 | (c >> 6));
+      *p++ = static_cast<char>(0x80 | (c & 0x3F));
     } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+      *p++ = static_cast<char>(0xE0 | (c >> 12));
+      *p++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      *p++ = static_cast<char>(0x80 | (c & 0x3F));
     } else {
-      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+      *p++ = static_cast<char>(0xF0 | (c >> 18));
+      *p++ = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+      *p++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      *p++ = static_cast<char>(0x80 | (c & 0x3F));
     }
   }
+  out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
 std::string utf8(const XMLCh* s) {
@@ -199,8 +206,17 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
 };
 
 std::atomic<std::uint64_t> next_set_id{1};
+std::atomic<std::size_t> default_max_bytes{Limits{}.max_bytes};
+std::atomic<int> default_max_depth{Limits{}.max_depth};
 
 }  // namespace
+
+Limits default_limits() { return Limits{default_max_bytes.load(), default_max_depth.load()}; }
+
+void set_default_limits(const Limits& limits) {
+  default_max_bytes = limits.max_bytes;
+  default_max_depth = limits.max_depth;
+}
 
 struct SchemaSet::Impl {
   std::uint64_t id = next_set_id++;

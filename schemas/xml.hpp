@@ -41,6 +41,11 @@ struct Limits {
   int max_depth = 32;
 };
 
+// The limits parse() applies when the caller names none; the hub sets them once from its
+// configuration at start-up.
+Limits default_limits();
+void set_default_limits(const Limits& limits);
+
 struct SchemaSource {
   std::string target_namespace;  // must equal the XSD's targetNamespace
   std::string system_id;         // a name for messages, e.g. "deit-incident-1.xsd"
@@ -54,7 +59,7 @@ class SchemaSet {
 
   // Parses and validates `document` against the set; the root element's namespace must be
   // one of the set's. Thread-safe: each thread keeps its own parser over the shared pool.
-  Result<Element> parse(std::string_view document, const Limits& limits = {}) const;
+  Result<Element> parse(std::string_view document, const Limits& limits = default_limits()) const;
 
   ~SchemaSet();
   SchemaSet(const SchemaSet&) = delete;

@@ -1,18 +1,24 @@
 #include "hub/cli/commands.hpp"
 
-#include <ostream>
+#include "adapters/cli.hpp"
+#include "gazetteer/cli.hpp"
 
 namespace deit::hub {
 
-// Wired to adapters/cli.hpp and gazetteer/cli.hpp as those components land.
-int run_translate(const std::vector<std::string>&, std::ostream&, std::ostream& err) {
-  err << "deitctl: translate is not available in this build yet\n";
-  return 2;
+int run_translate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> full{"translate"};
+  full.insert(full.end(), args.begin(), args.end());
+  return adapters::adapters_command(full, out, err);
 }
 
-int run_gazetteer(const std::vector<std::string>&, std::ostream&, std::ostream& err) {
-  err << "deitctl: gazetteer is not available in this build yet\n";
-  return 2;
+int run_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> full{"validate"};
+  full.insert(full.end(), args.begin(), args.end());
+  return adapters::adapters_command(full, out, err);
+}
+
+int run_gazetteer(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return gazetteer::gazetteer_command(args, out, err);
 }
 
 }  // namespace deit::hub

@@ -8,6 +8,7 @@
 namespace deit::hub {
 
 int run_translate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int run_validate(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int run_gazetteer(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace deit::hub

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -18,7 +19,6 @@
 #include <map>
 #include <sstream>
 
-#include "adapters/adapter.hpp"
 #include "hub/cli/client.hpp"
 #include "hub/cli/commands.hpp"
 #include "hub/pki.hpp"
@@ -330,31 +330,16 @@ int receive(const Globals& g, std::vector<std::string> args) {
       http::write(stream, res, ec);
       if (ec || !req.keep_alive()) break;
     }
-    stream.shutdown(ec);
+    // Sync Beast ignores timeouts, and a TLS shutdown would wait for the hub's reply on a
+    // kept-alive connection: just close the socket.
+    beast::get_lowest_layer(stream).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(stream).socket().close(ec);
   }
   std::cerr << "received " << received << ", duplicates suppressed " << duplicates << "\n";
   return 0;
 }
 
 // ---- offline ----
-
-int validate_offline(std::vector<std::string> args) {
-  const std::string format = option(args, "--format", "deit");
-  if (args.empty()) return (std::cerr << "usage: deitctl validate FILE [--format F]\n", 2);
-  auto registry = adapters::builtin_registry();
-  if (!registry) return fail(registry.error());
-  const adapters::Adapter* a = (*registry)->find(format);
-  if (!a) return fail(Error::make("usage", "unknown format '" + format + "'", "--format"));
-  auto body = read_file(args[0]);
-  if (!body) return fail(body.error());
-  auto s = a->validate(*body);
-  if (!s) {
-    std::cerr << args[0] << ": invalid: " << s.error().describe() << "\n";
-    return 1;
-  }
-  std::cout << args[0] << ": valid " << format << "\n";
-  return 0;
-}
 
 int certs(std::vector<std::string> args) {
   const std::string dir = option(args, "--dir", env_or("DEIT_CERTS", "var/certs"));
@@ -401,7 +386,11 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
 
   // Offline commands.
-  if (cmd == "validate") return validate_offline(args);
+  if (cmd == "validate") {
+    // Default format: the hub's canonical one.
+    if (std::find(args.begin(), args.end(), "--format") == args.end()) args.insert(args.begin(), {"--format", "deit"});
+    return run_validate(args, std::cout, std::cerr);
+  }
   if (cmd == "translate") return run_translate(args, std::cout, std::cerr);
   if (cmd == "gazetteer") return run_gazetteer(args, std::cout, std::cerr);
   if (cmd == "certs") return certs(args);

@@ -1,0 +1,154 @@
+// deit-load: submits N incidents over mutual TLS on K connections while a receiver drains
+// them from the WebSocket stream, and prints one JSON line: throughput and submit-to-receipt
+// latency (p50/p99/max). With --rate, sends are scheduled (open loop) and latency is taken
+// from each message's scheduled time, so a slow hub cannot hide its queueing.
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/cli/client.hpp"
+
+using namespace deit;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (argv[i] == name) return argv[i + 1];
+  return fallback;
+}
+
+std::string message_for(const std::string& base, const std::string& id) {
+  std::string xml = base;
+  auto swap = [&](const std::string& from, const std::string& to) {
+    const auto pos = xml.find(from);
+    if (pos != std::string::npos) xml.replace(pos, from.size(), to);
+  };
+  swap("<messageId>HP-2026-000123-1</messageId>", "<messageId>" + id + "</messageId>");
+  swap("<senderReference>HP-20261123-0123</senderReference>", "<senderReference>" + id + "</senderReference>");
+  swap("<receiver>hertfordshire-fire</receiver>", "<receiver>east-of-england-ambulance</receiver>");
+  return xml;
+}
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const std::size_t k = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string hub = arg(argc, argv, "--hub", "127.0.0.1:8443");
+  const std::string certs = arg(argc, argv, "--certs", "var/certs");
+  const long n = std::stol(arg(argc, argv, "--messages", "10000"));
+  const int k = std::stoi(arg(argc, argv, "--connections", "8"));
+  const double rate = std::stod(arg(argc, argv, "--rate", "0"));  // messages/s in total; 0 = as fast as possible
+  const std::string run_id = arg(argc, argv, "--run", std::to_string(std::chrono::system_clock::now().time_since_epoch().count()));
+  std::ifstream in(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string base = ss.str();
+
+  std::vector<Clock::time_point> sent_at(static_cast<std::size_t>(n));
+  std::vector<std::atomic<bool>> seen(static_cast<std::size_t>(n));
+  std::vector<double> latencies_ms;
+  latencies_ms.reserve(static_cast<std::size_t>(n));
+  std::atomic<long> received{0}, duplicates{0}, errors{0};
+
+  auto stream = hub::StreamClient::connect(hub::options_for(certs, "east-of-england-ambulance", hub));
+  if (!stream) {
+    std::cerr << "deit-load: " << stream.error().describe() << "\n";
+    return 1;
+  }
+  const std::string prefix = "L" + run_id + "-";
+  std::thread receiver([&] {
+    std::vector<std::uint64_t> pending;
+    while (received < n) {
+      auto frame = (*stream)->next(15000);
+      if (!frame) break;
+      const auto now = Clock::now();
+      boost::system::error_code ec;
+      auto v = boost::json::parse(*frame, ec);
+      if (ec) continue;
+      const auto& o = v.as_object();
+      pending.push_back(o.at("delivery").to_number<std::uint64_t>());
+      const std::string message = boost::json::value_to<std::string>(o.at("message"));
+      if (message.rfind(prefix, 0) == 0) {
+        const long i = std::stol(message.substr(prefix.size()));
+        if (i >= 0 && i < n && !seen[static_cast<std::size_t>(i)].exchange(true)) {
+          latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - sent_at[static_cast<std::size_t>(i)]).count());
+          ++received;
+        } else {
+          ++duplicates;
+        }
+      }
+      if (pending.size() >= 32 || received == n) {
+        if (!(*stream)->ack(pending)) break;
+        pending.clear();
+      }
+    }
+    if (!pending.empty()) static_cast<void>((*stream)->ack(pending));
+  });
+
+  const auto start = Clock::now();
+  std::vector<std::thread> senders;
+  for (int c = 0; c < k; ++c) {
+    senders.emplace_back([&, c] {
+      auto client = hub::Client::connect(hub::options_for(certs, "hertfordshire-police", hub));
+      if (!client) {
+        errors += n / k;
+        return;
+      }
+      for (long i = c; i < n; i += k) {
+        const std::string id = prefix + std::to_string(i);
+        const std::string body = message_for(base, id);
+        auto when = start;
+        if (rate > 0) {
+          when = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(static_cast<double>(i) / rate));
+          std::this_thread::sleep_until(when);
+        } else {
+          when = Clock::now();
+        }
+        sent_at[static_cast<std::size_t>(i)] = when;
+        auto r = (*client)->request("POST", "/v1/transfers", body, "application/xml");
+        if (!r || r->status != 202) ++errors;
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  const auto submitted = Clock::now();
+  receiver.join();
+  const auto finished = Clock::now();
+  (*stream)->close();
+
+  const double seconds = std::chrono::duration<double>(finished - start).count();
+  std::vector<double> l = latencies_ms;
+  const double max = l.empty() ? 0 : *std::max_element(l.begin(), l.end());
+  boost::json::object out{
+      {"bench", "transfer"},
+      {"messages", n},
+      {"connections", k},
+      {"offered_rate_per_s", rate},
+      {"received", received.load()},
+      {"errors", errors.load()},
+      {"duplicates", duplicates.load()},
+      {"submit_seconds", std::chrono::duration<double>(submitted - start).count()},
+      {"seconds", seconds},
+      {"throughput_per_s", static_cast<double>(received.load()) / seconds},
+      {"latency_ms", {{"p50", percentile(l, 0.50)}, {"p99", percentile(l, 0.99)}, {"max", max}}}};
+  std::cout << boost::json::serialize(out) << std::endl;
+  return received == n && errors == 0 ? 0 : 1;
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Transfer benchmark: starts a deit-hub on loopback (SQLite, synchronous=FULL, mutual TLS,
+# the gazetteer sample, info-level logging to a file), then runs deit-load RUNS times for
+#   max:   MESSAGES incidents on CONNECTIONS connections as fast as they go
+#   paced: 1,000 incidents/s offered for PACED_SECONDS seconds
+# and prints every run's JSON plus a summary line of medians.
+# Usage: bench/transfer/run.sh [BUILD_DIR]   (env: RUNS, MESSAGES, CONNECTIONS, PACED_SECONDS)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${1:-build}
+RUNS=${RUNS:-3}
+MESSAGES=${MESSAGES:-20000}
+CONNECTIONS=${CONNECTIONS:-8}
+PACED_SECONDS=${PACED_SECONDS:-10}
+work=$(mktemp -d /tmp/deit-bench.XXXXXX)
+port=$((18000 + RANDOM % 2000))
+sed -e "s#\"listen\": \"127.0.0.1:8443\"#\"listen\": \"127.0.0.1:$port\"#" hub/defaults/default-config.json > "$work/hub.json"
+(cd "$work" && exec "$OLDPWD/$BUILD/hub/deit-hub" --config hub.json > stdout.log 2>&1) &
+hub=$!
+trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do grep -q "event=listening" "$work/var/deit-hub.log" 2>/dev/null && break; sleep 0.1; done
+load="$BUILD/bench/transfer/deit-load --hub 127.0.0.1:$port --certs $work/var/certs"
+results=()
+for i in $(seq 1 "$RUNS"); do
+  results+=("max $($load --messages "$MESSAGES" --connections "$CONNECTIONS" --run "max$i")")
+  echo "${results[-1]}"
+  results+=("paced $($load --messages $((PACED_SECONDS * 1000)) --connections 4 --rate 1000 --run "paced$i")")
+  echo "${results[-1]}"
+done
+printf '%s\n' "${results[@]}" | python3 -c '
+import json, statistics, sys
+runs = {"max": [], "paced": []}
+for line in sys.stdin:
+    kind, _, text = line.partition(" ")
+    runs[kind].append(json.loads(text))
+med = lambda xs: round(statistics.median(xs), 2)
+out = {"bench": "transfer-summary", "runs": len(runs["max"]),
+       "max_throughput_per_s": med([r["throughput_per_s"] for r in runs["max"]]),
+       "max_p50_ms": med([r["latency_ms"]["p50"] for r in runs["max"]]),
+       "max_p99_ms": med([r["latency_ms"]["p99"] for r in runs["max"]]),
+       "paced_1000_p50_ms": med([r["latency_ms"]["p50"] for r in runs["paced"]]),
+       "paced_1000_p99_ms": med([r["latency_ms"]["p99"] for r in runs["paced"]]),
+       "paced_1000_max_ms": med([r["latency_ms"]["max"] for r in runs["paced"]])}
+print(json.dumps(out))'
