@@ -136,7 +136,7 @@ TEST(ConfigUnknownKey, InCertificate) {
 // HUB BUG (hub/config.cpp, parse_certificate): the "needs subject_cn or sha256" check runs
 // before Reader::finish(), so a certificate whose only key is misspelt is reported as
 // missing a key at "agencies[0].certificates[0]" instead of naming the typo.
-TEST(ConfigUnknownKey, DISABLED_TypoInTheOnlyCertificateKeyIsNamed) {
+TEST(ConfigUnknownKey, TypoInTheOnlyCertificateKeyIsNamed) {
   expect_error(doc("", R"({"id": "a", "kind": "police", "certificates": [{"sha265": "ab"}]})"),
                "agencies[0].certificates[0].sha265", "unknown setting");
 }

@@ -723,7 +723,7 @@ int open_descriptors_for(const fs::path& path) {
 // keyed by store id and are never closed, so every thread that read from a Store keeps the
 // database file open after the Store is destroyed (a leaked descriptor and SQLite
 // connection per thread per Store; a deleted database's space is not freed).
-TEST_F(StoreTest, DISABLED_DestroyingTheStoreClosesReadConnections) {
+TEST_F(StoreTest, DestroyingTheStoreClosesReadConnections) {
   submit_ok({});
   ASSERT_TRUE(store_->transfer(kTransfer).ok());  // opens this thread's read connection
   std::thread([&] { EXPECT_TRUE(store_->pending_deliveries().ok()); }).join();
@@ -758,7 +758,7 @@ class StoreSchemaTest : public ::testing::Test {
 // the process crashes (SIGSEGV) instead of returning the "store" error DEIT_SQL_OK was
 // written to produce. Fix: `if (!stmt_) return *this;` at the top of Stmt::reset().
 // Run in a child process (death-test machinery) so the crash cannot take the runner down.
-TEST_F(StoreSchemaTest, DISABLED_UnpreparableStatementIsAnErrorNotACrash) {
+TEST_F(StoreSchemaTest, UnpreparableStatementIsAnErrorNotACrash) {
   const fs::path db_path = dir_ / "hub.db";
   // A deliveries table from some other program: no last_error column.
   create_database(db_path, "CREATE TABLE deliveries(seq INTEGER PRIMARY KEY AUTOINCREMENT, agency TEXT, "
@@ -798,7 +798,7 @@ PRAGMA user_version = 1;
 // column; every submit and transfer read then fails to prepare (and, with the Stmt::reset
 // bug above, crashes). Fix: a migration keyed on PRAGMA user_version (ALTER TABLE
 // transfers ADD COLUMN location TEXT NOT NULL DEFAULT '{}'; user_version = 2).
-TEST_F(StoreSchemaTest, DISABLED_DatabaseFromTheFirstReleaseStillWorks) {
+TEST_F(StoreSchemaTest, DatabaseFromTheFirstReleaseStillWorks) {
   const fs::path db_path = dir_ / "hub.db";
   create_database(db_path, kFirstReleaseTransfers);
   EXPECT_EXIT(
