@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 mkdir -p var
-build/hub/deit-hub &
+build/hub/deit-hub > var/deit-hub.stdout 2>&1 &   # its log is var/deit-hub.log
 HUB=$!
 trap 'kill $HUB 2>/dev/null || true; wait $HUB 2>/dev/null || true' EXIT INT TERM
 export DEIT_CERTS=var/certs
@@ -27,8 +27,8 @@ reply=$($ctl --as hertfordshire-police send var/demo-incident.xml)
 echo "$reply"
 transfer=$(echo "$reply" | grep -o '"id":"T-[^"]*"' | head -1 | cut -d'"' -f4)
 
-step "Fire control's queue: the incident, translated for fire (first lines)"
-$ctl --as hertfordshire-fire watch --count 1 --timeout 5 | head -c 700; echo
+step "Fire control's queue: the incident, translated into its own mobilising format (first lines)"
+$ctl --as hertfordshire-fire watch --count 1 --timeout 5 | head -c 900; echo
 
 step "Fire control accepts it"
 $ctl --as hertfordshire-fire accept "$transfer" --reason "2 appliances and rescue unit mobilised" --operator "FC op 12"
