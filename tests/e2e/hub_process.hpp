@@ -49,7 +49,9 @@ inline std::string sample_message(const std::string& message_id, const std::stri
 class HubProcess {
  public:
   // `extra_agency_json` is appended to the agency list; `settings` replaces the delivery block.
-  explicit HubProcess(std::string extra_agency_json = "", std::string delivery_json = "") {
+  // `extra_settings_json` adds top-level settings (e.g. a "gazetteer" block).
+  explicit HubProcess(std::string extra_agency_json = "", std::string delivery_json = "",
+                      std::string extra_settings_json = "") {
     static int counter = 0;
     dir_ = std::filesystem::temp_directory_path() /
            ("deit-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
@@ -62,7 +64,7 @@ class HubProcess {
   "log_file": "hub.log",
   "log_level": "info",
   "tls": {"ca": "certs/ca.pem", "cert": "certs/hub.pem", "key": "certs/hub.key", "generate_dev_certs": true},
-  "delivery": )" + delivery_json + R"(,
+  "delivery": )" + delivery_json + R"(,)" + (extra_settings_json.empty() ? "" : "\n  " + extra_settings_json + ",") + R"(
   "agencies": [
     {"id": "hertfordshire-police", "kind": "police"},
     {"id": "bedfordshire-police", "kind": "police"},
