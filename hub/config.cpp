@@ -223,7 +223,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
 
   Config c;
   Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "tls", "delivery",
-                                  "limits", "gazetteer", "agencies", "administrators"});
+                                  "limits", "gazetteer", "mappings_dir", "agencies", "administrators"});
   DEIT_CHECK(r.check_keys());
   std::string listen = "127.0.0.1:8443";
   DEIT_CHECK(r.string("listen", listen));
@@ -234,6 +234,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (!levels.count(c.log_level)) return Error::make("config", "'" + c.log_level + "' is not a log level", "log_level");
   DEIT_CHECK(r.integer("io_threads", c.io_threads, 1, 64));
+  DEIT_CHECK(r.string("mappings_dir", c.mappings_dir));
 
   if (const json::value* t = r.get("tls")) {
     if (!t->is_object()) return Error::make("config", "must be an object", "tls");
@@ -342,6 +343,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
     DEIT_CHECK(claim(c.administrators[i], "administrators[" + std::to_string(i) + "]"));
 
   c.store_path = resolve(base_dir, c.store_path);
+  c.mappings_dir = resolve(base_dir, c.mappings_dir);
   c.log_file = resolve(base_dir, c.log_file);
   c.tls.ca_file = resolve(base_dir, c.tls.ca_file);
   c.tls.cert_file = resolve(base_dir, c.tls.cert_file);

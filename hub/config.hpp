@@ -83,6 +83,8 @@ struct Config {
   DeliveryConfig delivery;
   Limits limits;
   GazetteerConfig gazetteer;
+  // Code mapping tables (CSV) replacing the embedded ones; reloadable at run time.
+  std::string mappings_dir;
   std::vector<Agency> agencies;
   std::vector<CertificateMatch> administrators;
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "adapters/deit/deit_adapter.hpp"
+#include "adapters/mapping_tables.hpp"
 #include "gazetteer/builder.hpp"
 #include "gazetteer/generator.hpp"
 
@@ -35,6 +36,9 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
     if (!(*registry)->find(config.agencies[i].format))
       return Error::make("config", "format '" + config.agencies[i].format + "' is not one the hub knows",
                          "agencies[" + std::to_string(i) + "].format");
+  }
+  if (!config.mappings_dir.empty()) {
+    if (auto s = adapters::default_mapping_store()->reload(config.mappings_dir); !s) return s.error();
   }
   auto store = Store::open(config.store_path);
   if (!store) return store.error();
@@ -209,6 +213,18 @@ void Hub::requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done)
     }
     done(std::move(r));
   });
+}
+
+Status Hub::reload_mappings() {
+  if (config_.mappings_dir.empty())
+    return Error::make("config", "no mappings_dir is configured; the embedded tables are in use", "mappings_dir");
+  Status s = adapters::default_mapping_store()->reload(config_.mappings_dir);
+  if (s) {
+    spdlog::info("event=mappings-reloaded dir={}", config_.mappings_dir);
+  } else {
+    spdlog::error("event=mappings-reload-failed dir={} reason=\"{}\"", config_.mappings_dir, s.error().describe());
+  }
+  return s;
 }
 
 void Hub::sweep_dead_letters(std::int64_t now) {

@@ -57,6 +57,10 @@ class Hub {
   void decide(DecisionRequest request, std::function<void(Result<DecisionOutcome>)> done);
   void requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done);
 
+  // Reloads the code mapping tables from the configured directory. On any error the
+  // tables in use stay as they were; the error names the file, line and column.
+  Status reload_mappings();
+
   // Dead-letters deliveries pending longer than the configured limit, with an alert.
   void sweep_dead_letters(std::int64_t now);
 

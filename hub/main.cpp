@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -108,10 +109,21 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // SIGHUP reloads the code mapping tables, as operators expect of a daemon.
+  boost::asio::signal_set hangups(io, SIGHUP);
+  std::function<void()> wait_for_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      static_cast<void>((*hub)->reload_mappings());
+      wait_for_hangup();
+    });
+  };
+  wait_for_hangup();
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("event=stopping signal={}", sig);
     server.stop();
+    hangups.cancel();
     io.stop();
   });
   std::vector<std::thread> pool;

@@ -373,6 +373,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (parts.size() == 3 && parts[1] == "inbox" && parts[2] == "ack" && method == http::verb::post)
       co_return co_await ack(req, who);
     if (parts.size() >= 3 && parts[1] == "gazetteer" && method == http::verb::get) co_return gazetteer_query(req, parts);
+    if (parts.size() == 3 && parts[1] == "admin" && parts[2] == "reload-mappings" && method == http::verb::post) {
+      if (!who.has_role(Role::administrator))
+        co_return problem(req, Error::make("forbidden", "only an administrator may reload mappings", "certificate"));
+      if (auto s = hub.reload_mappings(); !s) co_return problem(req, s.error());
+      co_return json_response(req, http::status::ok, {{"status", "reloaded"}, {"dir", hub.config().mappings_dir}});
+    }
     if (parts.size() == 2 && parts[1] == "dead-letters" && method == http::verb::get) co_return dead_letters(req, who);
     if (parts.size() == 4 && parts[1] == "dead-letters" && parts[3] == "retry" && method == http::verb::post)
       co_return co_await retry_dead_letter(req, who, std::string(parts[2]));
