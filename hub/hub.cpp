@@ -11,6 +11,7 @@
 #include "adapters/mapping_tables.hpp"
 #include "gazetteer/builder.hpp"
 #include "gazetteer/generator.hpp"
+#include "gazetteer/json.hpp"
 
 namespace deit::hub {
 
@@ -280,16 +281,8 @@ LocationCheck check_location(const gazetteer::Gazetteer& gaz, model::IncidentMes
   o["flags"] = std::move(flags);
   if (v.best) {
     const auto& a = v.best->address;
-    o["uprn"] = a.uprn;
-    o["confidence"] = v.best->confidence;
-    o["explanation"] = v.best->explanation;
-    o["postcode"] = a.postcode;
-    if (a.coordinates.known) {
-      o["easting"] = a.coordinates.bng.easting;
-      o["northing"] = a.coordinates.bng.northing;
-      o["latitude"] = a.coordinates.wgs84.latitude;
-      o["longitude"] = a.coordinates.wgs84.longitude;
-    }
+    // The best candidate in the same shape as the /v1/gazetteer API answers.
+    for (const auto& field : gazetteer::candidate_json(*v.best)) o[field.key()] = field.value();
     if (v.verified) {
       // Fill only what the sender left empty, and say so.
       std::string filled;
