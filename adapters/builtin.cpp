@@ -25,6 +25,7 @@ Result<std::shared_ptr<const Registry>> builtin_registry(std::shared_ptr<Mapping
   };
   for (Factory make : factories) {
     auto adapter = make(mappings);
+    if (!adapter && adapter.error().rule == "schema-missing") continue;  // that format is unavailable
     if (!adapter) return adapter.error();
     registry->add(std::move(adapter).value());
   }

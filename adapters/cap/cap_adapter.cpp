@@ -446,6 +446,10 @@ class CapAdapter final : public Adapter {
 }  // namespace
 
 Result<std::shared_ptr<const Adapter>> make_cap_adapter(std::shared_ptr<MappingStore> mappings) {
+  // The official OASIS schema is not kept in this repository; the build embeds it from
+  // shared/corpus/cap when that is present (schemas/CMakeLists.txt).
+  if (schemas::embedded("cap-1.2.xsd").empty())
+    return Error::make("schema-missing", "the OASIS CAP 1.2 schema was not available at build time", "cap-1.2.xsd");
   auto schemas = xml::SchemaSet::load({{std::string(kCapNamespace), "cap-1.2.xsd", schemas::embedded("cap-1.2.xsd")}});
   if (!schemas) return schemas.error();
   return std::shared_ptr<const Adapter>(std::make_shared<CapAdapter>(std::move(schemas).value(), std::move(mappings)));
