@@ -62,4 +62,33 @@ std::string format_double(double value) {
   return ec == std::errc() ? std::string(buf, end) : std::string("0");
 }
 
+XmlFormatAdapter::XmlFormatAdapter(std::string_view name, std::string_view content_type,
+                                   std::shared_ptr<const xml::SchemaSet> schemas, std::shared_ptr<MappingStore> mappings,
+                                   Read read, Write write)
+    : name_(name),
+      content_type_(content_type),
+      schemas_(std::move(schemas)),
+      mappings_(std::move(mappings)),
+      read_(std::move(read)),
+      write_(std::move(write)) {}
+
+Result<Decoded> XmlFormatAdapter::decode(std::string_view bytes) const {
+  auto root = schemas_->parse(bytes);
+  if (!root) return root.error();
+  return read_(*root, *mappings_->current());
+}
+
+Result<Encoded> XmlFormatAdapter::encode(const model::IncidentMessage& message) const {
+  Encoded out;
+  out.content_type = content_type_;
+  out.bytes = write_(message, *mappings_->current(), out.findings);
+  return out;
+}
+
+Status XmlFormatAdapter::validate(std::string_view bytes) const {
+  auto root = schemas_->parse(bytes);
+  if (!root) return root.error();
+  return Status::success();
+}
+
 }  // namespace deit::adapters

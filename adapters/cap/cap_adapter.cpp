@@ -411,38 +411,6 @@ Result<Decoded> read_alert(const xml::Element& root) {
   return out;
 }
 
-class CapAdapter final : public Adapter {
- public:
-  CapAdapter(std::shared_ptr<const xml::SchemaSet> schemas, std::shared_ptr<MappingStore> mappings)
-      : schemas_(std::move(schemas)), mappings_(std::move(mappings)) {}
-  std::string_view name() const override { return kFormat; }
-  std::string_view content_type() const override { return "application/cap+xml"; }
-
-  Result<Decoded> decode(std::string_view bytes) const override {
-    auto root = schemas_->parse(bytes);
-    if (!root) return root.error();
-    return read_alert(*root);
-  }
-
-  Result<Encoded> encode(const IncidentMessage& message) const override {
-    Encoded out;
-    out.content_type = content_type();
-    auto tables = mappings_->current();
-    out.bytes = encode_cap(message, *tables, out.findings);
-    return out;
-  }
-
-  Status validate(std::string_view bytes) const override {
-    auto root = schemas_->parse(bytes);
-    if (!root) return root.error();
-    return Status::success();
-  }
-
- private:
-  std::shared_ptr<const xml::SchemaSet> schemas_;
-  std::shared_ptr<MappingStore> mappings_;
-};
-
 }  // namespace
 
 Result<std::shared_ptr<const Adapter>> make_cap_adapter(std::shared_ptr<MappingStore> mappings) {
@@ -452,7 +420,9 @@ Result<std::shared_ptr<const Adapter>> make_cap_adapter(std::shared_ptr<MappingS
     return Error::make("schema-missing", "the OASIS CAP 1.2 schema was not available at build time", "cap-1.2.xsd");
   auto schemas = xml::SchemaSet::load({{std::string(kCapNamespace), "cap-1.2.xsd", schemas::embedded("cap-1.2.xsd")}});
   if (!schemas) return schemas.error();
-  return std::shared_ptr<const Adapter>(std::make_shared<CapAdapter>(std::move(schemas).value(), std::move(mappings)));
+  return std::shared_ptr<const Adapter>(std::make_shared<XmlFormatAdapter>(
+      kFormat, "application/cap+xml", std::move(schemas).value(), std::move(mappings),
+      [](const xml::Element& root, const MappingTables&) { return read_alert(root); }, &encode_cap));
 }
 
 }  // namespace deit::adapters

@@ -314,47 +314,20 @@ std::string encode_fire(const IncidentMessage& m, const MappingTables& tables, s
   return out;
 }
 
-class FireAdapter final : public Adapter {
- public:
-  FireAdapter(std::shared_ptr<const xml::SchemaSet> schemas, std::shared_ptr<MappingStore> mappings)
-      : schemas_(std::move(schemas)), mappings_(std::move(mappings)) {}
-  std::string_view name() const override { return kFormat; }
-  std::string_view content_type() const override { return "application/xml"; }
-
-  Result<Decoded> decode(std::string_view bytes) const override {
-    auto root = schemas_->parse(bytes);
-    if (!root) return root.error();
-    auto message = read_message(*root);
-    if (!message) return message.error();
-    return Decoded{std::move(message).value(), {}};
-  }
-
-  Result<Encoded> encode(const IncidentMessage& message) const override {
-    Encoded out;
-    out.content_type = content_type();
-    auto tables = mappings_->current();
-    out.bytes = encode_fire(message, *tables, out.findings);
-    return out;
-  }
-
-  Status validate(std::string_view bytes) const override {
-    auto root = schemas_->parse(bytes);
-    if (!root) return root.error();
-    return Status::success();
-  }
-
- private:
-  std::shared_ptr<const xml::SchemaSet> schemas_;
-  std::shared_ptr<MappingStore> mappings_;
-};
-
 }  // namespace
 
 Result<std::shared_ptr<const Adapter>> make_fire_adapter(std::shared_ptr<MappingStore> mappings) {
   auto schemas = xml::SchemaSet::load(
       {{std::string(kFireNamespace), "fire-mobilising-1.xsd", schemas::embedded("fire-mobilising-1.xsd")}});
   if (!schemas) return schemas.error();
-  return std::shared_ptr<const Adapter>(std::make_shared<FireAdapter>(std::move(schemas).value(), std::move(mappings)));
+  return std::shared_ptr<const Adapter>(std::make_shared<XmlFormatAdapter>(
+      kFormat, "application/xml", std::move(schemas).value(), std::move(mappings),
+      [](const xml::Element& root, const MappingTables&) -> Result<Decoded> {
+        auto message = read_message(root);
+        if (!message) return message.error();
+        return Decoded{std::move(message).value(), {}};
+      },
+      &encode_fire));
 }
 
 }  // namespace deit::adapters

@@ -488,42 +488,19 @@ Result<Decoded> read_message(const xml::Element& root) {
   return out;
 }
 
-class MaitAdapter final : public Adapter {
- public:
-  explicit MaitAdapter(std::shared_ptr<const xml::SchemaSet> schemas) : schemas_(std::move(schemas)) {}
-  std::string_view name() const override { return kFormat; }
-  std::string_view content_type() const override { return "application/xml"; }
-
-  Result<Decoded> decode(std::string_view bytes) const override {
-    auto root = schemas_->parse(bytes);
-    if (!root) return root.error();
-    return read_message(*root);
-  }
-
-  Result<Encoded> encode(const IncidentMessage& message) const override {
-    Encoded out;
-    out.content_type = content_type();
-    out.bytes = encode_mait(message, out.findings);
-    return out;
-  }
-
-  Status validate(std::string_view bytes) const override {
-    auto root = schemas_->parse(bytes);
-    if (!root) return root.error();
-    return Status::success();
-  }
-
- private:
-  std::shared_ptr<const xml::SchemaSet> schemas_;
-};
-
 }  // namespace
 
-Result<std::shared_ptr<const Adapter>> make_mait_adapter(std::shared_ptr<MappingStore>) {
+Result<std::shared_ptr<const Adapter>> make_mait_adapter(std::shared_ptr<MappingStore> mappings) {
   auto schemas =
       xml::SchemaSet::load({{std::string(kMaitNamespace), "mait-r-1.xsd", schemas::embedded("mait-r-1.xsd")}});
   if (!schemas) return schemas.error();
-  return std::shared_ptr<const Adapter>(std::make_shared<MaitAdapter>(std::move(schemas).value()));
+  // MAIT carries codes as sent, so the mapping tables are not consulted.
+  return std::shared_ptr<const Adapter>(std::make_shared<XmlFormatAdapter>(
+      kFormat, "application/xml", std::move(schemas).value(), std::move(mappings),
+      [](const xml::Element& root, const MappingTables&) { return read_message(root); },
+      [](const IncidentMessage& m, const MappingTables&, std::vector<Finding>& findings) {
+        return encode_mait(m, findings);
+      }));
 }
 
 }  // namespace deit::adapters

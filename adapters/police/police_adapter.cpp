@@ -310,48 +310,20 @@ std::string encode_police(const IncidentMessage& m, const MappingTables& tables,
   return out;
 }
 
-class PoliceAdapter final : public Adapter {
- public:
-  PoliceAdapter(std::shared_ptr<const xml::SchemaSet> schemas, std::shared_ptr<MappingStore> mappings)
-      : schemas_(std::move(schemas)), mappings_(std::move(mappings)) {}
-  std::string_view name() const override { return kFormat; }
-  std::string_view content_type() const override { return "application/xml"; }
-
-  Result<Decoded> decode(std::string_view bytes) const override {
-    auto root = schemas_->parse(bytes);
-    if (!root) return root.error();
-    auto tables = mappings_->current();
-    auto message = read_message(*root, *tables);
-    if (!message) return message.error();
-    return Decoded{std::move(message).value(), {}};
-  }
-
-  Result<Encoded> encode(const IncidentMessage& message) const override {
-    Encoded out;
-    out.content_type = content_type();
-    auto tables = mappings_->current();
-    out.bytes = encode_police(message, *tables, out.findings);
-    return out;
-  }
-
-  Status validate(std::string_view bytes) const override {
-    auto root = schemas_->parse(bytes);
-    if (!root) return root.error();
-    return Status::success();
-  }
-
- private:
-  std::shared_ptr<const xml::SchemaSet> schemas_;
-  std::shared_ptr<MappingStore> mappings_;
-};
-
 }  // namespace
 
 Result<std::shared_ptr<const Adapter>> make_police_adapter(std::shared_ptr<MappingStore> mappings) {
   auto schemas = xml::SchemaSet::load(
       {{std::string(kPoliceNamespace), "police-cad-1.xsd", schemas::embedded("police-cad-1.xsd")}});
   if (!schemas) return schemas.error();
-  return std::shared_ptr<const Adapter>(std::make_shared<PoliceAdapter>(std::move(schemas).value(), std::move(mappings)));
+  return std::shared_ptr<const Adapter>(std::make_shared<XmlFormatAdapter>(
+      kFormat, "application/xml", std::move(schemas).value(), std::move(mappings),
+      [](const xml::Element& root, const MappingTables& tables) -> Result<Decoded> {
+        auto message = read_message(root, tables);
+        if (!message) return message.error();
+        return Decoded{std::move(message).value(), {}};
+      },
+      &encode_police));
 }
 
 }  // namespace deit::adapters
