@@ -25,6 +25,18 @@ std::string_view to_string(Role r) {
   return "?";
 }
 
+std::optional<std::chrono::seconds> AcceptanceConfig::deadline(std::string_view grade, bool emergency) const {
+  std::optional<std::chrono::seconds> best;
+  auto consider = [&](std::string_view key) {
+    auto it = by_grade.find(key);
+    if (it != by_grade.end() && (!best || it->second < *best)) best = it->second;
+  };
+  if (!grade.empty()) consider(grade);
+  if (emergency) consider("emergency");  // the stricter of the two
+  if (!best) best = otherwise;
+  return best;
+}
+
 const Agency* Config::find_agency(std::string_view id) const {
   for (const auto& a : agencies)
     if (a.id == id) return &a;
@@ -150,6 +162,8 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
       !std::all_of(a.id.begin(), a.id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }) ||
       a.id.front() == '-')
     return Error::make("config", "'" + a.id + "' must be 1-64 characters of a-z, 0-9 and '-'", r.at("id"));
+  if (a.id.starts_with("responsible-"))
+    return Error::make("config", "ids starting 'responsible-' are reserved for routing by location", r.at("id"));
   DEIT_CHECK(r.string("name", a.name));
   if (a.name.empty()) a.name = a.id;
   std::string kind;
@@ -184,6 +198,78 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
     }
   }
   if (a.certificates.empty()) a.certificates.push_back(CertificateMatch{a.id, "", {Role::operator_role}});
+  return a;
+}
+
+Status parse_string_list(Reader& r, std::string_view key, std::vector<std::string>& out) {
+  const json::value* v = r.get(key);
+  if (!v) return Status::success();
+  if (!v->is_array()) return Error::make("config", "must be an array of strings", r.at(key));
+  for (std::size_t i = 0; i < v->as_array().size(); ++i) {
+    const auto& e = v->as_array()[i];
+    if (!e.is_string()) return Error::make("config", "must be a string", r.at(key) + "[" + std::to_string(i) + "]");
+    out.emplace_back(e.as_string());
+  }
+  return Status::success();
+}
+
+Status parse_acceptance(const json::value& v, AcceptanceConfig& out) {
+  if (!v.is_object()) return Error::make("config", "must be an object of grade: seconds", "acceptance");
+  for (const auto& kv : v.as_object()) {
+    const std::string field = "acceptance." + std::string(kv.key());
+    if (!kv.value().is_int64() || kv.value().as_int64() < 1 || kv.value().as_int64() > 7 * 86'400)
+      return Error::make("config", "must be a whole number of seconds from 1 to 604800", field);
+    const std::chrono::seconds s(kv.value().as_int64());
+    if (kv.key() == "default") {
+      out.otherwise = s;
+    } else {
+      out.by_grade.emplace(std::string(kv.key()), s);
+    }
+  }
+  return Status::success();
+}
+
+Result<buddy::Arrangement> parse_arrangement(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Error::make("config", "must be an object", path);
+  Reader r(v.as_object(), path,
+           {"home", "primary", "secondary", "calls", "incidents", "types", "mode", "may_invoke", "fallback_on_deadline",
+            "auto_invoke", "suggest_after_link_down_s", "suggest_after_unaccepted_s"});
+  DEIT_CHECK(r.check_keys());
+  buddy::Arrangement a;
+  DEIT_CHECK(r.string("home", a.home, true));
+  DEIT_CHECK(r.string("primary", a.primary, true));
+  DEIT_CHECK(r.string("secondary", a.secondary));
+  std::string word;
+  DEIT_CHECK(r.string("calls", word));
+  if (!word.empty()) {
+    auto calls = buddy::parse_call_scope(word);
+    if (!calls) return Error::make("config", "'" + word + "' is not one of overflow, all-calls", r.at("calls"));
+    a.scope.calls = *calls;
+  }
+  word.clear();
+  DEIT_CHECK(r.string("incidents", word));
+  if (!word.empty()) {
+    auto incidents = buddy::parse_incident_scope(word);
+    if (!incidents)
+      return Error::make("config", "'" + word + "' is not one of all, emergency-only, listed-types", r.at("incidents"));
+    a.scope.incidents = *incidents;
+  }
+  DEIT_CHECK(parse_string_list(r, "types", a.scope.types));
+  word.clear();
+  DEIT_CHECK(r.string("mode", word));
+  if (!word.empty()) {
+    auto mode = buddy::parse_mode(word);
+    if (!mode) return Error::make("config", "'" + word + "' is not one of dispatch-on-behalf, pass-back", r.at("mode"));
+    a.mode = *mode;
+  }
+  DEIT_CHECK(parse_string_list(r, "may_invoke", a.may_invoke));
+  DEIT_CHECK(r.boolean("fallback_on_deadline", a.fallback_on_deadline));
+  DEIT_CHECK(r.boolean("auto_invoke", a.auto_invoke));
+  std::int64_t link = a.suggest_after_link_down.count(), queue = a.suggest_after_unaccepted.count();
+  DEIT_CHECK(r.integer("suggest_after_link_down_s", link, 1, 86'400));
+  DEIT_CHECK(r.integer("suggest_after_unaccepted_s", queue, 1, 86'400));
+  a.suggest_after_link_down = std::chrono::seconds(link);
+  a.suggest_after_unaccepted = std::chrono::seconds(queue);
   return a;
 }
 
@@ -223,7 +309,8 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
 
   Config c;
   Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "tls", "delivery",
-                                  "limits", "gazetteer", "mappings_dir", "agencies", "administrators"});
+                                  "limits", "gazetteer", "mappings_dir", "agencies", "administrators",
+                                  "acceptance", "buddy"});
   DEIT_CHECK(r.check_keys());
   std::string listen = "127.0.0.1:8443";
   DEIT_CHECK(r.string("listen", listen));
@@ -325,6 +412,20 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
       if (!m) return m.error();
       c.administrators.push_back(std::move(m).value());
     }
+  }
+
+  if (const json::value* a = r.get("acceptance")) DEIT_CHECK(parse_acceptance(*a, c.acceptance));
+  if (const json::value* b = r.get("buddy")) {
+    if (!b->is_array()) return Error::make("config", "must be an array of arrangements", "buddy");
+    std::vector<buddy::Arrangement> arrangements;
+    for (std::size_t i = 0; i < b->as_array().size(); ++i) {
+      auto a = parse_arrangement(b->as_array()[i], "buddy[" + std::to_string(i) + "]");
+      if (!a) return a.error();
+      arrangements.push_back(std::move(a).value());
+    }
+    auto checked = buddy::Board::check(std::move(arrangements), [&](const std::string& id) { return ids.count(id) > 0; });
+    if (!checked) return checked.error();
+    c.buddy = std::move(checked).value();
   }
 
   // A certificate must identify exactly one agency or administrator.

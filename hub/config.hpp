@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "buddy/buddy.hpp"
 #include "hub/model/incident.hpp"
 #include "hub/model/result.hpp"
 
@@ -72,6 +74,18 @@ struct GazetteerConfig {
   double verified_confidence = 0.8;
 };
 
+// How long a receiver has to accept a transfer before the hub raises an alert, tells the
+// sender and, where an arrangement says so, falls back to the receiver's buddy.
+struct AcceptanceConfig {
+  // By grade word as recorded on the transfer ("emergency", "priority", "category-2", "P1",
+  // ...). "emergency" also applies to any transfer flagged emergency or life-risk.
+  std::map<std::string, std::chrono::seconds, std::less<>> by_grade;
+  std::optional<std::chrono::seconds> otherwise;  // grades not listed; none: no deadline
+  bool enabled() const { return !by_grade.empty() || otherwise.has_value(); }
+  // The deadline for a transfer, nullopt when none applies.
+  std::optional<std::chrono::seconds> deadline(std::string_view grade, bool emergency) const;
+};
+
 struct Config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8443;
@@ -87,6 +101,8 @@ struct Config {
   std::string mappings_dir;
   std::vector<Agency> agencies;
   std::vector<CertificateMatch> administrators;
+  AcceptanceConfig acceptance;
+  std::vector<buddy::Arrangement> buddy;  // PECS buddy arrangements, checked against agencies
 
   const Agency* find_agency(std::string_view id) const;
 };

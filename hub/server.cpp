@@ -89,7 +89,7 @@ int status_for(const Error& e) {
   if (r == "forbidden") return 403;
   if (r == "not-found") return 404;
   if (r == "method") return 405;
-  if (r == "conflict" || r == "sequence") return 409;
+  if (r == "conflict" || r == "sequence" || r == "buddy-unavailable") return 409;
   if (r == "size") return 413;
   if (r == "unsupported-media-type") return 415;
   if (r == "store" || r == "unavailable") return 503;
@@ -362,6 +362,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                {"agency", who.agency},
                                {"identity", who.name()}});
     }
+    if (!who.agency.empty()) hub.seen(who.agency, now_ms());  // the agency's link is up
     if (parts.size() == 2 && parts[1] == "transfers" && method == http::verb::post) co_return co_await submit(req, who);
     if (parts.size() == 2 && parts[1] == "transfers" && method == http::verb::get) co_return list_transfers(req, who);
     if (parts.size() == 3 && parts[1] == "transfers" && method == http::verb::get)
@@ -369,6 +370,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (parts.size() == 4 && parts[1] == "transfers" && (parts[3] == "accept" || parts[3] == "reject") &&
         method == http::verb::post)
       co_return co_await decide(req, who, std::string(parts[2]), parts[3] == "accept");
+    if (parts.size() == 4 && parts[1] == "transfers" && parts[3] == "regrade" && method == http::verb::post)
+      co_return co_await decide(req, who, std::string(parts[2]), true, true);
+    if (parts.size() == 4 && parts[1] == "transfers" && parts[3] == "reroute" && method == http::verb::post)
+      co_return co_await reroute(req, who, std::string(parts[2]));
+    if (parts.size() >= 2 && parts[1] == "buddy") co_return co_await buddy_api(req, who, parts);
     if (parts.size() == 2 && parts[1] == "inbox" && method == http::verb::get) co_return co_await inbox(req, who);
     if (parts.size() == 3 && parts[1] == "inbox" && parts[2] == "ack" && method == http::verb::post)
       co_return co_await ack(req, who);
@@ -400,7 +406,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     spdlog::info("event=received sender={} message={} type={} receivers={}", who.agency, message_id,
                  model::to_string(prepared->message.type), prepared->targets.size());
     std::vector<std::string> findings;
-    for (const auto& t : prepared->targets) findings.push_back(t.findings_json);
+    std::vector<std::pair<std::string, std::string>> routed;  // (reason, on behalf of) per transfer
+    for (const auto& t : prepared->targets) {
+      findings.push_back(t.findings_json);
+      routed.emplace_back(t.reason, t.on_behalf_of);
+    }
     // Lambdas bridged into co_await capture only pointers to this frame's locals: GCC 12
     // destroys by-value captures of such temporaries twice.
     SubmitRequest request = std::move(prepared).value();
@@ -410,7 +420,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     json::array transfers;
     for (std::size_t i = 0; i < outcome->transfers.size(); ++i) {
       json::object t{{"id", outcome->transfers[i].first}, {"receiver", outcome->transfers[i].second}};
-      if (i < findings.size() && !outcome->duplicate) t["findings"] = json::parse(findings[i]);
+      if (i < findings.size() && !outcome->duplicate) {
+        t["findings"] = json::parse(findings[i]);
+        t["reason"] = routed[i].first;
+        if (!routed[i].second.empty()) t["onBehalfOf"] = routed[i].second;
+      }
       transfers.push_back(std::move(t));
     }
     json::object body{{"status", outcome->duplicate ? "duplicate" : "received"},
@@ -424,8 +438,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Response list_transfers(Request& req, const Identity& who) {
     if (who.agency.empty()) return problem(req, Error::make("forbidden", "listing is per agency", "certificate"));
     const bool awaiting = query_param(req.target(), "awaiting") == "decision";
+    const bool partners = query_param(req.target(), "on_behalf_of") == "me";
     const auto limit = std::min<std::uint64_t>(to_uint(query_param(req.target(), "limit"), 100), 1000);
-    auto list = hub.store().list_transfers(who.agency, awaiting, limit);
+    // on_behalf_of=me: the incidents partners are running for this agency under a buddy arrangement.
+    auto list = partners ? hub.store().on_behalf_of(who.agency, limit) : hub.store().list_transfers(who.agency, awaiting, limit);
     if (!list) return problem(req, list.error());
     json::array a;
     for (const auto& t : *list) a.push_back(transfer_json(t));
@@ -443,9 +459,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return json_response(req, http::status::ok, body);
   }
 
-  net::awaitable<Response> decide(Request& req, const Identity& who, const std::string& id, bool accept) {
+  net::awaitable<Response> decide(Request& req, const Identity& who, const std::string& id, bool accept,
+                                  bool regrade_only = false) {
     if (who.agency.empty()) co_return problem(req, Error::make("forbidden", "only the receiving agency decides", "certificate"));
     DecisionRequest d{who.agency, id, accept, "", who.name()};
+    d.regrade_only = regrade_only;
     if (!req.body().empty()) {
       boost::system::error_code ec;
       json::value v = json::parse(req.body(), ec);
@@ -460,6 +478,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (auto* r = o.if_contains("reason"); r && r->is_string()) d.reason = std::string(r->as_string());
       if (auto* op = o.if_contains("operator"); op && op->is_string())
         d.actor = who.name() + "/" + std::string(op->as_string());
+      if (auto* g = o.if_contains("grade"); g && g->is_string()) d.grade = std::string(g->as_string());
+      if (auto* r = o.if_contains("rationale"); r && r->is_string()) d.rationale = std::string(r->as_string());
     }
     auto outcome = co_await await_result<DecisionOutcome>(
         [this, &d](auto done) { hub.decide(std::move(d), std::move(done)); });
@@ -467,6 +487,83 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     json::object body = transfer_json(outcome->transfer);
     body["unchanged"] = outcome->unchanged;
     co_return json_response(req, http::status::ok, body);
+  }
+
+  net::awaitable<Response> reroute(Request& req, const Identity& who, std::string id) {
+    if (who.agency.empty()) co_return problem(req, Error::make("forbidden", "only the sending agency re-routes", "certificate"));
+    auto body = parse_json_object(req.body());
+    if (!body) co_return problem(req, body.error());
+    auto* r = body->if_contains("receiver");
+    if (!r || !r->is_string() || r->as_string().empty())
+      co_return problem(req, Error::make("required", "name the new receiver (an agency id or responsible-police|fire|ambulance)",
+                                         "receiver"));
+    std::string receiver(r->as_string());
+    auto outcome = co_await await_result<SubmitOutcome>(
+        [this, &who, &id, &receiver](auto done) { hub.reroute(who, id, std::move(receiver), std::move(done)); });
+    if (!outcome) co_return problem(req, outcome.error());
+    json::array transfers;
+    for (const auto& [tid, to] : outcome->transfers) transfers.push_back({{"id", tid}, {"receiver", to}});
+    co_return json_response(req, outcome->duplicate ? http::status::ok : http::status::accepted,
+                            {{"status", outcome->duplicate ? "duplicate" : "received"}, {"transfers", std::move(transfers)}});
+  }
+
+  // /v1/buddy/...: arrangements, invocations, stand-down and reconciliation.
+  net::awaitable<Response> buddy_api(Request& req, const Identity& who, const std::vector<std::string_view>& parts) {
+    const auto method = req.method();
+    if (parts.size() == 2 && method == http::verb::get) {
+      // The status board: arrangements, what is invoked now, and the hub's suggestions.
+      json::array arrangements, active, suggestions;
+      for (const auto& a : hub.board().arrangements()) arrangements.push_back(arrangement_json(a));
+      for (const auto& inv : hub.board().active()) active.push_back(invocation_json(inv));
+      for (const auto& sgn : hub.suggestions()) suggestions.push_back(suggestion_json(sgn));
+      co_return json_response(req, http::status::ok,
+                              {{"arrangements", std::move(arrangements)},
+                               {"active", std::move(active)},
+                               {"suggestions", std::move(suggestions)}});
+    }
+    if (parts.size() == 3 && parts[2] == "invocations" && method == http::verb::get) {
+      auto list = hub.store().invocations(query_param(req.target(), "active") == "true");
+      if (!list) co_return problem(req, list.error());
+      json::array a;
+      for (const auto& inv : *list) a.push_back(invocation_json(inv));
+      co_return json_response(req, http::status::ok, {{"invocations", std::move(a)}});
+    }
+    if (parts.size() == 3 && parts[2] == "invocations" && method == http::verb::post) {
+      auto request = parse_invocation_request(req.body());
+      if (!request) co_return problem(req, request.error());
+      buddy::InvocationRequest r = std::move(request).value();
+      auto outcome = co_await await_result<buddy::Invocation>(
+          [this, &who, &r](auto done) { hub.invoke(who, std::move(r), std::move(done)); });
+      if (!outcome) co_return problem(req, outcome.error());
+      Response res = json_response(req, http::status::created, invocation_json(*outcome));
+      res.set(http::field::location, "/v1/buddy/invocations/" + outcome->id);
+      co_return res;
+    }
+    if (parts.size() == 4 && parts[2] == "invocations" && method == http::verb::get) {
+      auto report = hub.report(std::string(parts[3]));
+      if (!report) co_return problem(req, report.error());
+      const auto& inv = report->invocation;
+      // The incidents themselves only for those involved; anyone may see that it is invoked.
+      const bool involved = who.has_role(Role::administrator) || who.agency == inv.home || who.agency == inv.buddy ||
+                            who.agency == inv.secondary;
+      co_return json_response(req, http::status::ok, report_json(*report, involved));
+    }
+    if (parts.size() == 5 && parts[2] == "invocations" && parts[4] == "stand-down" && method == http::verb::post) {
+      auto body = parse_json_object(req.body().empty() ? std::string_view("{}") : std::string_view(req.body()));
+      if (!body) co_return problem(req, body.error());
+      std::string reason;
+      if (auto* r = body->if_contains("reason"); r && r->is_string()) reason = std::string(r->as_string());
+      std::string id(parts[3]);
+      auto outcome = co_await await_result<StandDownOutcome>(
+          [this, &who, &id, &reason](auto done) { hub.stand_down(who, id, std::move(reason), std::move(done)); });
+      if (!outcome) co_return problem(req, outcome.error());
+      json::array returned;
+      for (const auto& [tid, to] : outcome->returned) returned.push_back({{"id", tid}, {"receiver", to}});
+      json::object body_out = invocation_json(outcome->invocation);
+      body_out["returned"] = std::move(returned);
+      co_return json_response(req, http::status::ok, body_out);
+    }
+    co_return problem(req, Error::make("not-found", "no such buddy resource", "path"));
   }
 
   net::awaitable<Response> inbox(Request& req, const Identity& who) {
@@ -606,10 +703,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     net::co_spawn(ex, stream_reader(ws, signal, in_flight, closed, who.agency), net::detached);
 
     const std::size_t window = hub.config().delivery.stream_window;
-    std::uint64_t last_sent = 0;
     while (!*closed && !stopped) {
       const std::size_t room = window > in_flight->size() ? window - in_flight->size() : 0;
-      auto batch = room ? hub.dispatcher().pending_after(who.agency, last_sent, room) : std::vector<Delivery>{};
+      // Everything pending that is not already in flight: a priority-lane delivery committed
+      // after routine ones still goes out first.
+      auto batch = room ? hub.dispatcher().pending_except(who.agency, *in_flight, room) : std::vector<Delivery>{};
       if (batch.empty()) {
         co_await signal->wait(std::chrono::seconds(30));
         continue;
@@ -624,11 +722,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           break;
         }
         in_flight->insert(d.seq);
-        last_sent = d.seq;
       }
       if (failed) break;
     }
     hub.dispatcher().unsubscribe(handle);
+    hub.seen(who.agency, now_ms());  // link-down time counts from here
     spdlog::info("event=stream-closed agency={} unacknowledged={}", who.agency, in_flight->size());
     if (!*closed) co_await ws->async_close(websocket::close_code::going_away, nothrow);
   }
@@ -760,7 +858,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       background.push_back(signal);
     }
     while (!stopped) {
-      hub.sweep_dead_letters(now_ms());
+      const std::int64_t now = now_ms();
+      hub.sweep_dead_letters(now);
+      hub.sweep_deadlines(now);
+      hub.check_links(now);
       co_await signal->wait(std::chrono::seconds(1));
     }
   }

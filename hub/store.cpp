@@ -49,6 +49,13 @@ std::string make_transfer_id(std::string_view sender, std::string_view sender_re
   return id;
 }
 
+std::string grade_text(const model::Priority& p) {
+  if (p.police_grade) return std::string(model::to_string(*p.police_grade));
+  if (p.ambulance_category) return "category-" + std::to_string(*p.ambulance_category);
+  if (!p.fire_priority.empty()) return p.fire_priority;
+  return {};
+}
+
 namespace {
 
 const char* kSchema = R"sql(
@@ -76,7 +83,11 @@ CREATE TABLE IF NOT EXISTS transfers(
   decision_reason TEXT NOT NULL DEFAULT '',
   decided_by TEXT NOT NULL DEFAULT '',
   findings TEXT NOT NULL DEFAULT '[]',
-  location TEXT NOT NULL DEFAULT '{}'
+  location TEXT NOT NULL DEFAULT '{}',
+  receiver_grade TEXT NOT NULL DEFAULT '',
+  grade_rationale TEXT NOT NULL DEFAULT '',
+  invocation TEXT NOT NULL DEFAULT '',
+  overdue_at INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS transfers_sender ON transfers(sender, stored_at);
 CREATE INDEX IF NOT EXISTS transfers_receiver ON transfers(receiver, stored_at);
@@ -103,7 +114,8 @@ CREATE TABLE IF NOT EXISTS deliveries(
   attempts INTEGER NOT NULL DEFAULT 0,
   queued_at INTEGER NOT NULL,
   delivered_at INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT NOT NULL DEFAULT ''
+  last_error TEXT NOT NULL DEFAULT '',
+  lane INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(agency, seq) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(agency, seq) WHERE state = 'dead';
@@ -117,6 +129,32 @@ CREATE TABLE IF NOT EXISTS events(
   detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_transfer ON events(transfer_id, id);
+CREATE TABLE IF NOT EXISTS invocations(
+  id TEXT PRIMARY KEY,
+  home TEXT NOT NULL,
+  buddy TEXT NOT NULL,
+  secondary TEXT NOT NULL DEFAULT '',
+  trigger TEXT NOT NULL,
+  calls TEXT NOT NULL,
+  incidents TEXT NOT NULL,
+  types TEXT NOT NULL DEFAULT '',
+  mode TEXT NOT NULL,
+  authorised_by TEXT NOT NULL,
+  authorised_via TEXT NOT NULL,
+  cha_reference TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER NOT NULL DEFAULT 0,
+  stood_down_by TEXT NOT NULL DEFAULT '',
+  stand_down_reason TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+)sql";
+
+// Indexes on columns that older databases gain in migrate(), so created after it.
+const char* kLateIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS transfers_invocation ON transfers(invocation) WHERE invocation != '';
+CREATE INDEX IF NOT EXISTS transfers_on_behalf ON transfers(on_behalf_of, stored_at) WHERE on_behalf_of != '';
+CREATE INDEX IF NOT EXISTS deliveries_held ON deliveries(transfer_id) WHERE state = 'held';
 )sql";
 
 Error db_error(sqlite3* db, const std::string& what) {
@@ -234,14 +272,32 @@ class Connection {
 
   // Brings a database made by an earlier version up to the current schema.
   Status migrate() {
-    bool has_location = false;
-    auto& columns = stmt("SELECT name FROM pragma_table_info('transfers')");
-    while (columns.step() == SQLITE_ROW) has_location |= columns.text(0) == "location";
-    columns.reset();
-    if (!has_location) {
-      if (auto s = exec("ALTER TABLE transfers ADD COLUMN location TEXT NOT NULL DEFAULT '{}'"); !s) return s;
+    struct Added {
+      const char* table;
+      const char* column;
+      const char* declaration;
+    };
+    static const Added added[] = {
+        {"transfers", "location", "TEXT NOT NULL DEFAULT '{}'"},         // version 2
+        {"transfers", "receiver_grade", "TEXT NOT NULL DEFAULT ''"},     // version 3: routing and buddy
+        {"transfers", "grade_rationale", "TEXT NOT NULL DEFAULT ''"},
+        {"transfers", "invocation", "TEXT NOT NULL DEFAULT ''"},
+        {"transfers", "overdue_at", "INTEGER NOT NULL DEFAULT 0"},
+        {"deliveries", "lane", "INTEGER NOT NULL DEFAULT 0"},
+    };
+    for (const auto& a : added) {
+      bool present = false;
+      auto& columns = stmt("SELECT name FROM pragma_table_info(?)");
+      columns.bind(a.table);
+      while (columns.step() == SQLITE_ROW) present |= columns.text(0) == a.column;
+      columns.reset();
+      if (!present) {
+        const std::string sql = std::string("ALTER TABLE ") + a.table + " ADD COLUMN " + a.column + " " + a.declaration;
+        if (auto s = exec(sql.c_str()); !s) return s;
+      }
     }
-    return exec("PRAGMA user_version = 2");
+    if (auto s = exec(kLateIndexes); !s) return s;
+    return exec("PRAGMA user_version = 3");
   }
 
   Stmt& stmt(const char* sql) {
@@ -290,13 +346,18 @@ TransferRecord read_transfer(const Stmt& s) {
   t.decided_by = s.text(c++);
   t.findings_json = s.text(c++);
   t.location_json = s.text(c++);
+  t.receiver_grade = s.text(c++);
+  t.grade_rationale = s.text(c++);
+  t.invocation = s.text(c++);
+  t.overdue_at = s.i64(c++);
   return t;
 }
 
 #define TRANSFER_COLUMNS                                                                                        \
   "id, sender, receiver, sender_reference, shared_reference, reason, on_behalf_of, state, grade, emergency, " \
   "life_risk, last_sequence, received_at, validated_at, stored_at, delivered_at, accepted_at, rejected_at, "   \
-  "closed_at, cancelled_at, decision_reason, decided_by, findings, location"
+  "closed_at, cancelled_at, decision_reason, decided_by, findings, location, receiver_grade, grade_rationale, "  \
+  "invocation, overdue_at"
 
 Delivery read_delivery(const Stmt& s) {
   Delivery d;
@@ -311,17 +372,45 @@ Delivery read_delivery(const Stmt& s) {
   d.attempts = static_cast<int>(s.i64(8));
   d.queued_at = s.i64(9);
   d.last_error = s.text(10);
+  d.lane = static_cast<int>(s.i64(11));
   return d;
 }
 
-#define DELIVERY_COLUMNS "seq, agency, transfer_id, message_id, kind, content_type, payload, state, attempts, queued_at, last_error"
+#define INVOCATION_COLUMNS                                                                                 \
+  "id, home, buddy, secondary, trigger, calls, incidents, types, mode, authorised_by, authorised_via, "  \
+  "cha_reference, note, started_at, ended_at, stood_down_by, stand_down_reason"
 
-std::string grade_text(const model::Priority& p) {
-  if (p.police_grade) return std::string(model::to_string(*p.police_grade));
-  if (p.ambulance_category) return "category-" + std::to_string(*p.ambulance_category);
-  if (!p.fire_priority.empty()) return p.fire_priority;
-  return {};
+buddy::Invocation read_invocation_row(const Stmt& s) {
+  buddy::Invocation inv;
+  int c = 0;
+  inv.id = s.text(c++);
+  inv.home = s.text(c++);
+  inv.buddy = s.text(c++);
+  inv.secondary = s.text(c++);
+  inv.trigger = buddy::parse_trigger(s.text(c++)).value_or(buddy::Trigger::influx_of_calls);
+  inv.scope.calls = buddy::parse_call_scope(s.text(c++)).value_or(buddy::CallScope::all_calls);
+  inv.scope.incidents = buddy::parse_incident_scope(s.text(c++)).value_or(buddy::IncidentScope::all);
+  const std::string types = s.text(c++);
+  for (std::size_t start = 0; start < types.size();) {
+    std::size_t comma = types.find(',', start);
+    if (comma == std::string::npos) comma = types.size();
+    inv.scope.types.push_back(types.substr(start, comma - start));
+    start = comma + 1;
+  }
+  inv.mode = buddy::parse_mode(s.text(c++)).value_or(buddy::Mode::dispatch_on_behalf);
+  inv.authorised_by = s.text(c++);
+  inv.authorised_via = s.text(c++);
+  inv.cha_reference = s.text(c++);
+  inv.note = s.text(c++);
+  inv.started_at = s.i64(c++);
+  inv.ended_at = s.i64(c++);
+  inv.stood_down_by = s.text(c++);
+  inv.stand_down_reason = s.text(c++);
+  return inv;
 }
+
+#define DELIVERY_COLUMNS \
+  "seq, agency, transfer_id, message_id, kind, content_type, payload, state, attempts, queued_at, last_error, lane"
 
 std::string json_escape(std::string_view s) {
   std::string out;
@@ -466,12 +555,22 @@ struct Store::Impl {
 
   Result<Delivery> insert_delivery(Connection& c, const std::string& agency, const std::string& transfer_id,
                                    const std::string& message_id, std::string_view kind, std::string_view content_type,
-                                   std::shared_ptr<const std::string> payload, std::int64_t at) {
+                                   std::shared_ptr<const std::string> payload, std::int64_t at, int lane = 0,
+                                   bool held = false) {
     auto& s = c.stmt(
-        "INSERT INTO deliveries(agency, transfer_id, message_id, kind, content_type, payload, state, queued_at) "
-        "VALUES(?,?,?,?,?,?,'pending',?)");
+        "INSERT INTO deliveries(agency, transfer_id, message_id, kind, content_type, payload, state, queued_at, lane) "
+        "VALUES(?,?,?,?,?,?,?,?,?)");
     DEIT_SQL_OK(s);
-    if (auto st = s.bind(agency).bind(transfer_id).bind(message_id).bind(kind).bind(content_type).blob(*payload).bind(at).run();
+    if (auto st = s.bind(agency)
+                      .bind(transfer_id)
+                      .bind(message_id)
+                      .bind(kind)
+                      .bind(content_type)
+                      .blob(*payload)
+                      .bind(held ? "held" : "pending")
+                      .bind(at)
+                      .bind(lane)
+                      .run();
         !st)
       return st.error();
     Delivery d;
@@ -483,7 +582,8 @@ struct Store::Impl {
     d.content_type = std::string(content_type);
     d.payload = std::move(payload);
     d.queued_at = at;
-    d.state = "pending";
+    d.lane = lane;
+    d.state = held ? "held" : "pending";
     return d;
   }
 
@@ -530,7 +630,7 @@ struct Store::Impl {
                              "incidentMessage/senderReference");
         auto& ins = c.stmt("INSERT INTO transfers(id, sender, receiver, sender_reference, shared_reference, reason, "
                            "on_behalf_of, state, grade, emergency, life_risk, last_sequence, received_at, validated_at, "
-                           "stored_at, findings, location) VALUES(?,?,?,?,?,?,?,'stored',?,?,?,?,?,?,?,?,?)");
+                           "stored_at, findings, location, invocation) VALUES(?,?,?,?,?,?,?,'stored',?,?,?,?,?,?,?,?,?,?)");
         DEIT_SQL_OK(ins);
         const auto& p = m.incident.priority;
         if (auto st = ins.bind(t.transfer_id)
@@ -538,8 +638,8 @@ struct Store::Impl {
                           .bind(t.receiver)
                           .bind(m.sender_reference)
                           .bind(m.shared_reference)
-                          .bind(model::to_string(m.reason))
-                          .bind(m.on_behalf_of)
+                          .bind(t.reason.empty() ? model::to_string(m.reason) : std::string_view(t.reason))
+                          .bind(t.on_behalf_of.empty() ? m.on_behalf_of : t.on_behalf_of)
                           .bind(grade_text(p))
                           .bind(p.emergency)
                           .bind(p.life_risk)
@@ -549,6 +649,7 @@ struct Store::Impl {
                           .bind(stored_at)
                           .bind(t.findings_json)
                           .bind(r.location_json)
+                          .bind(t.invocation)
                           .run();
             !st)
           return st;
@@ -558,7 +659,7 @@ struct Store::Impl {
                              "no transfer to " + t.receiver + " for sender reference '" + m.sender_reference +
                                  "'; send a create first",
                              "incidentMessage/senderReference");
-        if (state == "closed" || state == "cancelled")
+        if (state == "closed" || state == "cancelled" || state == "redirected")
           return Error::make("conflict", "transfer " + t.transfer_id + " is " + state + "; no further messages",
                              "incidentMessage/messageType");
         if (m.sequence && m.sequence <= last_sequence)
@@ -598,10 +699,16 @@ struct Store::Impl {
             !st)
           return st;
       }
+      if (t.held) {
+        if (auto st = insert_event(c, t.transfer_id, stored_at, "held", "hub", m.message_id,
+                                   "returned to " + t.receiver + " when " + t.invocation + " stands down");
+            !st)
+          return st;
+      }
       auto d = insert_delivery(c, t.receiver, t.transfer_id, m.message_id, "incident", t.content_type,
-                               std::make_shared<const std::string>(t.payload), stored_at);
+                               std::make_shared<const std::string>(t.payload), stored_at, t.lane, t.held);
       if (!d) return d.error();
-      out.deliveries.push_back(std::move(d).value());
+      if (!t.held) out.deliveries.push_back(std::move(d).value());
       out.transfers.emplace_back(t.transfer_id, t.receiver);
       if (!transfer_ids.empty()) transfer_ids += ',';
       transfer_ids += t.transfer_id + "=" + t.receiver;
@@ -641,6 +748,20 @@ struct Store::Impl {
     return Status::success();
   }
 
+  // A status message for `to` about transfer `t`: {"kind":"status", "transfer", ..., extra}.
+  Result<Delivery> queue_status(Connection& c, const std::string& to, const TransferRecord& t, std::string_view state,
+                                const std::string& message_id, std::int64_t at,
+                                std::initializer_list<std::pair<std::string_view, std::string_view>> extra) {
+    std::string json = "{\"kind\":\"status\",\"transfer\":\"" + t.id + "\",\"senderReference\":\"" +
+                       json_escape(t.sender_reference) + "\",\"sender\":\"" + t.sender + "\",\"receiver\":\"" +
+                       t.receiver + "\",\"state\":\"" + std::string(state) + "\"";
+    for (const auto& [key, value] : extra)
+      if (!value.empty()) json += ",\"" + std::string(key) + "\":\"" + json_escape(value) + "\"";
+    json += ",\"at\":\"" + format_time_ms(at) + "\"}";
+    return insert_delivery(c, to, t.id, message_id, "status", "application/json",
+                           std::make_shared<const std::string>(std::move(json)), at);
+  }
+
   Status do_decide(Connection& c, const DecisionRequest& r, DecisionOutcome& out) {
     auto& s = c.stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE id = ?");
     DEIT_SQL_OK(s);
@@ -652,6 +773,17 @@ struct Store::Impl {
     if (!found || found->receiver != r.agency)
       return Error::make("not-found", "no transfer " + r.transfer_id + " addressed to " + r.agency, "transfer");
     TransferRecord t = std::move(*found);
+    if (t.state == "redirected")
+      return Error::make("conflict", "transfer " + t.id + " was passed to a buddy after its deadline; it is no longer yours",
+                         "transfer");
+    if (!r.grade.empty() && r.rationale.empty())
+      return Error::make("required", "a new grade needs a rationale for the sender", "rationale");
+    const std::int64_t at = now_ms();
+    if (r.regrade_only) {
+      if (r.grade.empty()) return Error::make("required", "give the new grade", "grade");
+      if (!t.accepted_at) return Error::make("conflict", "accept transfer " + t.id + " before re-grading it", "transfer");
+      return regrade(c, t, r, at, out);
+    }
     const char* wanted = r.accept ? "accepted" : "rejected";
     if (t.accepted_at || t.rejected_at) {
       const bool same = (r.accept && t.accepted_at) || (!r.accept && t.rejected_at);
@@ -665,7 +797,8 @@ struct Store::Impl {
     }
     if (!r.accept && r.reason.empty())
       return Error::make("required", "a rejection needs a reason for the sender", "reason");
-    const std::int64_t at = now_ms();
+    if (!r.accept && !r.grade.empty())
+      return Error::make("routing", "a rejected transfer keeps the sender's grade; re-grade when accepting", "grade");
     auto& u = c.stmt(r.accept ? "UPDATE transfers SET accepted_at = ?, decision_reason = ?, decided_by = ?, "
                                 "state = CASE WHEN state IN ('stored','delivered') THEN 'accepted' ELSE state END WHERE id = ?"
                               : "UPDATE transfers SET rejected_at = ?, decision_reason = ?, decided_by = ?, "
@@ -681,17 +814,40 @@ struct Store::Impl {
     if (t.state == "stored" || t.state == "delivered") t.state = wanted;
     t.decision_reason = r.reason;
     t.decided_by = r.actor;
+    if (r.accept && !r.grade.empty()) return regrade(c, t, r, at, out);
     // The sender owns the incident until the receiver accepts: tell it at once.
-    auto payload = std::make_shared<const std::string>(
-        std::string("{\"kind\":\"status\",\"transfer\":\"") + t.id + "\",\"senderReference\":\"" +
-        json_escape(t.sender_reference) + "\",\"receiver\":\"" + t.receiver + "\",\"state\":\"" + wanted +
-        "\",\"reason\":\"" + json_escape(r.reason) + "\",\"by\":\"" + json_escape(r.actor) + "\",\"at\":\"" +
-        format_time_ms(at) + "\"}");
-    auto d = insert_delivery(c, t.sender, t.id, std::string(wanted) + ":" + t.id, "status", "application/json",
-                             std::move(payload), at);
+    auto d = queue_status(c, t.sender, t, wanted, std::string(wanted) + ":" + t.id, at,
+                          {{"reason", r.reason}, {"by", r.actor}, {"onBehalfOf", t.on_behalf_of}});
     if (!d) return d.error();
     out.status_for_sender = std::move(d).value();
     out.transfer = std::move(t);
+    return Status::success();
+  }
+
+  // The receiver's own grade: recorded beside the sender's (which is never overwritten) and
+  // told to the sender with the rationale.
+  Status regrade(Connection& c, TransferRecord& t, const DecisionRequest& r, std::int64_t at, DecisionOutcome& out) {
+    auto& u = c.stmt("UPDATE transfers SET receiver_grade = ?, grade_rationale = ? WHERE id = ?");
+    DEIT_SQL_OK(u);
+    if (auto st = u.bind(r.grade).bind(r.rationale).bind(t.id).run(); !st) return st;
+    const std::string detail = "from '" + (t.receiver_grade.empty() ? t.grade : t.receiver_grade) + "' to '" + r.grade +
+                               "': " + r.rationale;
+    if (auto st = insert_event(c, t.id, at, "regraded", r.actor, "", detail); !st) return st;
+    const std::string previous = t.receiver_grade.empty() ? t.grade : t.receiver_grade;
+    t.receiver_grade = r.grade;
+    t.grade_rationale = r.rationale;
+    const std::string state = r.regrade_only ? "regraded" : "accepted";
+    auto d = queue_status(c, t.sender, t, state, "regraded:" + t.id + ":" + std::to_string(at), at,
+                          {{"reason", r.reason},
+                           {"by", r.actor},
+                           {"senderGrade", t.grade},
+                           {"previousGrade", previous},
+                           {"grade", r.grade},
+                           {"rationale", r.rationale},
+                           {"onBehalfOf", t.on_behalf_of}});
+    if (!d) return d.error();
+    out.status_for_sender = std::move(d).value();
+    out.transfer = t;
     return Status::success();
   }
 
@@ -747,6 +903,169 @@ struct Store::Impl {
     if (auto st = insert_event(c, old.transfer_id, at, "requeued", "administrator", old.message_id, ""); !st) return st;
     out = std::move(d).value();
     return Status::success();
+  }
+
+  // ---- buddy invocations and acceptance deadlines ----
+
+  Result<Delivery> queue_notice(Connection& c, const std::string& to, const buddy::Invocation& inv, std::string_view notice,
+                                std::int64_t at) {
+    std::string json = "{\"kind\":\"notice\",\"notice\":\"" + std::string(notice) + "\",\"invocation\":\"" + inv.id +
+                       "\",\"home\":\"" + inv.home + "\",\"buddy\":\"" + inv.buddy + "\",\"trigger\":\"" +
+                       std::string(buddy::to_string(inv.trigger)) + "\",\"mode\":\"" +
+                       std::string(buddy::to_string(inv.mode)) + "\",\"calls\":\"" +
+                       std::string(buddy::to_string(inv.scope.calls)) + "\",\"incidents\":\"" +
+                       std::string(buddy::to_string(inv.scope.incidents)) + "\",\"authorisedBy\":\"" +
+                       json_escape(inv.authorised_by) + "\",\"chaReference\":\"" + json_escape(inv.cha_reference) +
+                       "\",\"startedAt\":\"" + format_time_ms(inv.started_at) + "\"";
+    if (inv.ended_at)
+      json += ",\"endedAt\":\"" + format_time_ms(inv.ended_at) + "\",\"stoodDownBy\":\"" + json_escape(inv.stood_down_by) +
+              "\"";
+    json += "}";
+    return insert_delivery(c, to, inv.id, std::string(notice) + ":" + inv.id, "notice", "application/json",
+                           std::make_shared<const std::string>(std::move(json)), at);
+  }
+
+  Status do_invoke(Connection& c, const buddy::Invocation& inv, InvocationOutcome& out) {
+    auto& active = c.stmt("SELECT id FROM invocations WHERE home = ? AND ended_at = 0");
+    DEIT_SQL_OK(active);
+    active.bind(inv.home);
+    if (active.step() == SQLITE_ROW) {
+      const std::string id = active.text(0);
+      active.reset();
+      return Error::make("conflict", inv.home + " is already invoked (" + id + ")", "home");
+    }
+    active.reset();
+    std::string types;
+    for (const auto& t : inv.scope.types) types += (types.empty() ? "" : ",") + t;
+    auto& ins = c.stmt("INSERT INTO invocations(id, home, buddy, secondary, trigger, calls, incidents, types, mode, "
+                       "authorised_by, authorised_via, cha_reference, note, started_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    DEIT_SQL_OK(ins);
+    if (auto st = ins.bind(inv.id)
+                      .bind(inv.home)
+                      .bind(inv.buddy)
+                      .bind(inv.secondary)
+                      .bind(buddy::to_string(inv.trigger))
+                      .bind(buddy::to_string(inv.scope.calls))
+                      .bind(buddy::to_string(inv.scope.incidents))
+                      .bind(types)
+                      .bind(buddy::to_string(inv.mode))
+                      .bind(inv.authorised_by)
+                      .bind(inv.authorised_via)
+                      .bind(inv.cha_reference)
+                      .bind(inv.note)
+                      .bind(inv.started_at)
+                      .run();
+        !st)
+      return st;
+    for (const std::string& to : {inv.home, inv.buddy}) {
+      auto d = queue_notice(c, to, inv, "buddy-invoked", inv.started_at);
+      if (!d) return d.error();
+      out.deliveries.push_back(std::move(d).value());
+    }
+    out.invocation = inv;
+    return Status::success();
+  }
+
+  Status do_stand_down(Connection& c, const StandDownRequest& r, StandDownOutcome& out) {
+    auto found = read_invocation(c, r.invocation_id);
+    if (!found) return found.error();
+    buddy::Invocation inv = std::move(found).value();
+    if (!inv.active()) return Error::make("conflict", inv.id + " was stood down already", "invocation");
+    const std::int64_t at = now_ms();
+    auto& u = c.stmt("UPDATE invocations SET ended_at = ?, stood_down_by = ?, stand_down_reason = ? WHERE id = ?");
+    DEIT_SQL_OK(u);
+    if (auto st = u.bind(at).bind(r.by).bind(r.reason).bind(inv.id).run(); !st) return st;
+    inv.ended_at = at;
+    inv.stood_down_by = r.by;
+    inv.stand_down_reason = r.reason;
+
+    // Received on the home agency's behalf: each goes back as a transfer-back message.
+    for (const SubmitRequest& back : r.returns) {
+      SubmitOutcome submitted;
+      if (auto st = do_submit(c, back, submitted); !st) return st;
+      for (auto& d : submitted.deliveries) out.deliveries.push_back(std::move(d));
+      for (auto& t : submitted.transfers) out.returned.push_back(std::move(t));
+    }
+    // Created by the buddy for the home agency and held: queued now, as new deliveries at the
+    // end of the home agency's queue (a consumer's cursor never skips them).
+    auto& held = c.stmt("SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'held' AND transfer_id IN "
+                        "(SELECT id FROM transfers WHERE invocation = ?) ORDER BY seq");
+    DEIT_SQL_OK(held);
+    held.bind(inv.id);
+    std::vector<Delivery> release;
+    while (held.step() == SQLITE_ROW) release.push_back(read_delivery(held));
+    held.reset();
+    for (const Delivery& old : release) {
+      auto& mark = c.stmt("UPDATE deliveries SET state = 'released' WHERE seq = ?");
+      DEIT_SQL_OK(mark);
+      if (auto st = mark.bind(old.seq).run(); !st) return st;
+      auto d = insert_delivery(c, old.agency, old.transfer_id, old.message_id, old.kind, old.content_type, old.payload, at,
+                               old.lane);
+      if (!d) return d.error();
+      if (auto st = insert_event(c, old.transfer_id, at, "returned", r.by, old.message_id, "stand-down of " + inv.id); !st)
+        return st;
+      out.deliveries.push_back(std::move(d).value());
+      out.returned.emplace_back(old.transfer_id, old.agency);
+    }
+    for (const std::string& to : {inv.home, inv.buddy}) {
+      auto d = queue_notice(c, to, inv, "buddy-stood-down", at);
+      if (!d) return d.error();
+      out.deliveries.push_back(std::move(d).value());
+    }
+    out.invocation = std::move(inv);
+    return Status::success();
+  }
+
+  Status do_overdue(Connection& c, const OverdueRequest& r, OverdueOutcome& out) {
+    auto& s = c.stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE id = ?");
+    DEIT_SQL_OK(s);
+    s.bind(r.transfer_id);
+    if (s.step() != SQLITE_ROW) return Error::make("not-found", "no transfer " + r.transfer_id, "transfer");
+    TransferRecord t = read_transfer(s);
+    s.reset();
+    if (t.accepted_at || t.rejected_at || t.overdue_at || t.state == "closed" || t.state == "cancelled" ||
+        t.state == "redirected") {
+      out.already_decided = true;
+      return Status::success();
+    }
+    const std::int64_t at = now_ms();
+    auto& u = c.stmt(r.fallback ? "UPDATE transfers SET overdue_at = ?, state = 'redirected' WHERE id = ?"
+                                : "UPDATE transfers SET overdue_at = ? WHERE id = ?");
+    DEIT_SQL_OK(u);
+    if (auto st = u.bind(at).bind(t.id).run(); !st) return st;
+    if (auto st = insert_event(c, t.id, at, "acceptance-overdue", "hub", "", r.detail); !st) return st;
+    std::string fallback_to;
+    if (r.fallback) {
+      SubmitOutcome submitted;
+      if (auto st = do_submit(c, *r.fallback, submitted); !st) return st;
+      for (auto& d : submitted.deliveries) out.deliveries.push_back(std::move(d));
+      for (auto& tr : submitted.transfers) {
+        fallback_to = tr.second;
+        if (auto st = insert_event(c, t.id, at, "redirected", "hub", "", "passed to " + tr.second + " as " + tr.first); !st)
+          return st;
+        out.fallback_transfers.push_back(std::move(tr));
+      }
+      // The original receiver must not act on it any more.
+      auto withdrawn = queue_status(c, t.receiver, t, "withdrawn", "withdrawn:" + t.id, at,
+                                    {{"reason", r.detail}, {"passedTo", fallback_to}});
+      if (!withdrawn) return withdrawn.error();
+      out.deliveries.push_back(std::move(withdrawn).value());
+    }
+    auto told = queue_status(c, t.sender, t, r.fallback ? "redirected" : "overdue", "overdue:" + t.id, at,
+                             {{"reason", r.detail}, {"passedTo", fallback_to}});
+    if (!told) return told.error();
+    out.deliveries.push_back(std::move(told).value());
+    return Status::success();
+  }
+
+  Result<buddy::Invocation> read_invocation(Connection& c, const std::string& id) {
+    auto& s = c.stmt("SELECT " INVOCATION_COLUMNS " FROM invocations WHERE id = ?");
+    DEIT_SQL_OK(s);
+    s.bind(id);
+    if (s.step() != SQLITE_ROW) return Error::make("not-found", "no invocation " + id, "invocation");
+    buddy::Invocation inv = read_invocation_row(s);
+    s.reset();
+    return inv;
   }
 };
 
@@ -853,6 +1172,31 @@ void Store::record_attempt(std::uint64_t seq, std::string error) {
                           [](Status) {}});
 }
 
+void Store::invoke(buddy::Invocation invocation, std::function<void(Result<InvocationOutcome>)> done) {
+  Impl* impl = impl_.get();
+  run_op<InvocationOutcome>(
+      *impl_,
+      [impl, invocation = std::move(invocation)](Connection& c, InvocationOutcome& out) {
+        return impl->do_invoke(c, invocation, out);
+      },
+      std::move(done));
+}
+
+void Store::stand_down(StandDownRequest request, std::function<void(Result<StandDownOutcome>)> done) {
+  auto req = std::make_shared<StandDownRequest>(std::move(request));
+  Impl* impl = impl_.get();
+  run_op<StandDownOutcome>(
+      *impl_, [impl, req](Connection& c, StandDownOutcome& out) { return impl->do_stand_down(c, *req, out); },
+      std::move(done));
+}
+
+void Store::overdue(OverdueRequest request, std::function<void(Result<OverdueOutcome>)> done) {
+  auto req = std::make_shared<OverdueRequest>(std::move(request));
+  Impl* impl = impl_.get();
+  run_op<OverdueOutcome>(
+      *impl_, [impl, req](Connection& c, OverdueOutcome& out) { return impl->do_overdue(c, *req, out); }, std::move(done));
+}
+
 Result<TransferRecord> Store::transfer(const std::string& id) {
   Connection* c = impl_->reader();
   if (!c) return Error::make("store", "cannot open a read connection");
@@ -890,6 +1234,71 @@ Result<std::vector<TransferRecord>> Store::list_transfers(const std::string& age
   s.bind(agency).bind(static_cast<std::int64_t>(limit));
   std::vector<TransferRecord> out;
   while (s.step() == SQLITE_ROW) out.push_back(read_transfer(s));
+  s.reset();
+  return out;
+}
+
+namespace {
+
+Result<std::vector<TransferRecord>> read_transfers(Stmt& s) {
+  DEIT_SQL_OK(s);
+  std::vector<TransferRecord> out;
+  while (s.step() == SQLITE_ROW) out.push_back(read_transfer(s));
+  s.reset();
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<TransferRecord>> Store::undecided_transfers() {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  return read_transfers(c->stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE accepted_at = 0 AND rejected_at = 0 "
+                                "AND overdue_at = 0 AND state IN ('stored','delivered') ORDER BY stored_at"));
+}
+
+Result<std::vector<TransferRecord>> Store::on_behalf_of(const std::string& home, std::size_t limit) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE on_behalf_of = ? ORDER BY stored_at DESC LIMIT ?");
+  if (s.valid()) s.bind(home).bind(static_cast<std::int64_t>(limit));
+  return read_transfers(s);
+}
+
+Result<std::vector<TransferRecord>> Store::invocation_transfers(const std::string& invocation_id) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE invocation = ? ORDER BY stored_at");
+  if (s.valid()) s.bind(invocation_id);
+  return read_transfers(s);
+}
+
+Result<std::vector<buddy::Invocation>> Store::invocations(bool active_only) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = active_only ? c->stmt("SELECT " INVOCATION_COLUMNS " FROM invocations WHERE ended_at = 0 ORDER BY started_at")
+                        : c->stmt("SELECT " INVOCATION_COLUMNS " FROM invocations ORDER BY started_at DESC");
+  DEIT_SQL_OK(s);
+  std::vector<buddy::Invocation> out;
+  while (s.step() == SQLITE_ROW) out.push_back(read_invocation_row(s));
+  s.reset();
+  return out;
+}
+
+Result<buddy::Invocation> Store::invocation(const std::string& id) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  return impl_->read_invocation(*c, id);
+}
+
+Result<std::vector<std::string>> Store::incident_messages(const std::string& sender, const std::string& sender_reference) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT body FROM messages WHERE sender = ? AND sender_reference = ? ORDER BY sequence, received_at");
+  DEIT_SQL_OK(s);
+  s.bind(sender).bind(sender_reference);
+  std::vector<std::string> out;
+  while (s.step() == SQLITE_ROW) out.push_back(s.text(0));
   s.reset();
   return out;
 }

@@ -42,17 +42,33 @@ global options (or environment variables):
   --json               machine-readable output
 
 talking to the hub:
-  send FILE                      submit an incident message (the agency's own format)
+  send FILE                      submit an incident message (the agency's own format); a receiver
+                                 may be responsible-police|fire|ambulance (from the location), and
+                                 no receiver means the force covering the location (misrouted call)
   inbox [--wait S] [--after N]   deliveries waiting for my agency (long-poll with --wait)
   ack SEQ...                     acknowledge deliveries (transport acknowledgement)
   watch [--out DIR] [--exec CMD] [--count N] [--timeout S]
                                  stream deliveries as they arrive; each is written to DIR and/or
                                  handed to CMD on stdin, and acknowledged only after that
                                  succeeded; repeats of a message id are suppressed
-  transfers [--awaiting]         transfers my agency sent or received (--awaiting: needing my decision)
+  transfers [--awaiting | --on-behalf]
+                                 transfers my agency sent or received (--awaiting: needing my
+                                 decision; --on-behalf: run by partners for my agency)
   show TRANSFER                  a transfer and its history
-  accept TRANSFER [--reason R] [--operator O]
+  accept TRANSFER [--reason R] [--operator O] [--grade G --rationale WHY]
   reject TRANSFER --reason R [--operator O]
+  regrade TRANSFER --grade G --rationale WHY     the sender is told the new grade and why
+  reroute TRANSFER --to RECEIVER                 send a rejected or overdue transfer elsewhere
+
+buddy arrangements (business continuity staff):
+  buddy status [INVOCATION]      arrangements, active invocations and suggestions; or one
+                                 invocation's reconciliation report
+  buddy list                     every invocation, newest first
+  buddy invoke --home H --trigger T --authorised-by NAME [--buddy primary|secondary|ID]
+               [--mode dispatch-on-behalf|pass-back] [--calls overflow|all-calls]
+               [--incidents all|emergency-only|listed-types] [--types A,B] [--cha-ref REF] [--note N]
+               triggers: influx-of-calls technical-failure building-evacuation planned-maintenance exercise
+  buddy stand-down INVOCATION --reason R   every incident goes back to the home agency
   dead-letters                   deliveries nobody acknowledged in time
   retry SEQ                      requeue a dead-lettered delivery (administrator)
   health
@@ -423,15 +439,62 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < args.size(); ++i) body += (i ? "," : "") + args[i];
     reply = call(g, "POST", "/v1/inbox/ack", body + "]}", "application/json");
   } else if (cmd == "transfers") {
-    reply = call(g, "GET", std::string("/v1/transfers") + (flag(args, "--awaiting") ? "?awaiting=decision" : ""));
+    const bool on_behalf = flag(args, "--on-behalf");
+    reply = call(g, "GET", std::string("/v1/transfers") +
+                               (on_behalf ? "?on_behalf_of=me" : flag(args, "--awaiting") ? "?awaiting=decision" : ""));
+  } else if (cmd == "regrade") {
+    const std::string grade = option(args, "--grade"), rationale = option(args, "--rationale");
+    if (args.empty() || grade.empty())
+      return (std::cerr << "usage: deitctl regrade TRANSFER --grade G --rationale WHY\n", 2);
+    reply = call(g, "POST", "/v1/transfers/" + args[0] + "/regrade",
+                 json::serialize(json::object{{"grade", grade}, {"rationale", rationale}}), "application/json");
+  } else if (cmd == "reroute") {
+    const std::string to = option(args, "--to");
+    if (args.empty() || to.empty()) return (std::cerr << "usage: deitctl reroute TRANSFER --to RECEIVER\n", 2);
+    reply = call(g, "POST", "/v1/transfers/" + args[0] + "/reroute", json::serialize(json::object{{"receiver", to}}),
+                 "application/json");
+  } else if (cmd == "buddy") {
+    const std::string sub = args.empty() ? "status" : args[0];
+    if (!args.empty()) args.erase(args.begin());
+    if (sub == "status") {
+      reply = call(g, "GET", args.empty() ? "/v1/buddy" : "/v1/buddy/invocations/" + args[0]);
+    } else if (sub == "list") {
+      reply = call(g, "GET", "/v1/buddy/invocations");
+    } else if (sub == "invoke") {
+      json::object body;
+      for (auto [opt, key] : {std::pair{"--home", "home"}, {"--buddy", "buddy"}, {"--trigger", "trigger"},
+                              {"--authorised-by", "authorisedBy"}, {"--mode", "mode"}, {"--calls", "calls"},
+                              {"--incidents", "incidents"}, {"--cha-ref", "chaReference"}, {"--note", "note"}}) {
+        const std::string v = option(args, opt);
+        if (!v.empty()) body[key] = v;
+      }
+      if (const std::string types = option(args, "--types"); !types.empty()) {
+        json::array a;
+        std::stringstream ss(types);
+        for (std::string t; std::getline(ss, t, ',');)
+          if (!t.empty()) a.push_back(json::string(t));
+        body["types"] = std::move(a);
+      }
+      reply = call(g, "POST", "/v1/buddy/invocations", json::serialize(body), "application/json");
+    } else if (sub == "stand-down") {
+      const std::string reason = option(args, "--reason");
+      if (args.empty()) return (std::cerr << "usage: deitctl buddy stand-down INVOCATION --reason R\n", 2);
+      reply = call(g, "POST", "/v1/buddy/invocations/" + args[0] + "/stand-down",
+                   json::serialize(json::object{{"reason", reason}}), "application/json");
+    } else {
+      return (std::cerr << "usage: deitctl buddy status|list|invoke|stand-down (see deitctl help)\n", 2);
+    }
   } else if (cmd == "show") {
     if (args.empty()) return (std::cerr << "usage: deitctl show TRANSFER\n", 2);
     reply = call(g, "GET", "/v1/transfers/" + args[0]);
   } else if (cmd == "accept" || cmd == "reject") {
     const std::string reason = option(args, "--reason"), op = option(args, "--operator");
+    const std::string grade = option(args, "--grade"), rationale = option(args, "--rationale");
     if (args.empty()) return (std::cerr << "usage: deitctl " << cmd << " TRANSFER [--reason R]\n", 2);
     json::object body{{"reason", reason}};
     if (!op.empty()) body["operator"] = op;
+    if (!grade.empty()) body["grade"] = grade;
+    if (!rationale.empty()) body["rationale"] = rationale;
     reply = call(g, "POST", "/v1/transfers/" + args[0] + "/" + cmd, json::serialize(body), "application/json");
   } else if (cmd == "dead-letters") {
     reply = call(g, "GET", "/v1/dead-letters");
