@@ -407,10 +407,19 @@ Result<SubmitRequest> Hub::derive(const TransferRecord& source, const Derived& s
   m.sender_agency = spec.sender;
   m.receiving_agencies = {spec.receiver};
   m.sender_reference = spec.sender_reference;
-  if (m.shared_reference.empty()) m.shared_reference = source.shared_reference.empty() ? source.id : source.shared_reference;
+  if (m.shared_reference.empty())
+    m.shared_reference = source.shared_reference.empty() ? source.id : source.shared_reference;
   m.reason = spec.reason;
   m.on_behalf_of = spec.on_behalf_of;
   m.sent = format_time_ms(now_ms());
+  if (spec.full_log) {
+    // The home agency must recognise the incident: whose it was and under which reference.
+    if (m.shared_reference == source.id) m.shared_reference = source.sender_reference;
+    m.incident.log.push_back(model::LogEntry{m.sent, "deit-hub",
+                                             "returned to " + spec.receiver + ": " + source.sender + " reference " +
+                                                 source.sender_reference + ", transfer " + source.id,
+                                             false});
+  }
   m.transfer_id.clear();
 
   SubmitRequest request;
@@ -633,7 +642,7 @@ void Hub::stand_down(const Identity& caller, const std::string& invocation_id, s
   if (reason.empty()) return done(Error::make("required", "say why the arrangement stands down", "reason"));
   // Stop routing to the buddy first, so nothing new arrives while the returns are prepared.
   board_.end(invocation_id);
-  StandDownRequest request{invocation_id, caller.name(), std::move(reason), {}};
+  StandDownRequest request{invocation_id, caller.who(), std::move(reason), {}};
   auto all = store_->invocation_transfers(invocation_id);
   if (!all) {
     board_.activate(*inv);
@@ -847,12 +856,24 @@ LocationCheck check_location(const gazetteer::Gazetteer& gaz, model::IncidentMes
   return out;
 }
 
+extern const std::string_view sample_boundaries_geojson;  // embedded gazetteer/data/sample_boundaries.geojson
+
 Status ensure_sample_gazetteer(const std::string& path) {
   namespace fs = std::filesystem;
   if (fs::exists(path)) return Status::success();
   const fs::path work = fs::path(path).parent_path() / "sample-source";
   std::error_code ec;
   fs::create_directories(work, ec);
+  // The sample areas' boundaries go into the snapshot: routing by position needs them.
+  const fs::path boundaries = work / "sample_boundaries.geojson";
+  if (FILE* f = std::fopen(boundaries.c_str(), "wb")) {
+    const bool ok = std::fwrite(sample_boundaries_geojson.data(), 1, sample_boundaries_geojson.size(), f) ==
+                    sample_boundaries_geojson.size();
+    std::fclose(f);
+    if (!ok) return Error::make("io", "cannot write " + boundaries.string());
+  } else {
+    return Error::make("io", "cannot write " + boundaries.string());
+  }
   gazetteer::GeneratorOptions g;
   g.sample = true;
   g.out_dir = work.string();
@@ -860,6 +881,7 @@ Status ensure_sample_gazetteer(const std::string& path) {
   if (!generated) return generated.error();
   gazetteer::BuildOptions b;
   b.sources.push_back(gazetteer::SourceFile{generated->abp_csv});
+  b.boundaries.push_back(boundaries.string());
   auto built = gazetteer::build_snapshot(b, path);
   if (!built) return built.error();
   spdlog::info("event=gazetteer-sample-built snapshot={} addresses={}", path, generated->addresses);

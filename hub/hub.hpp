@@ -33,6 +33,8 @@ struct Identity {
   // The name written into audit and history entries.
   const std::string& name() const { return agency.empty() ? subject_cn : agency; }
   buddy::Caller as_buddy_caller() const;
+  // The agency and, when it differs, the certificate used: "hertfordshire-police/herts-bc".
+  std::string who() const { return agency.empty() || subject_cn.empty() || subject_cn == agency ? name() : agency + "/" + subject_cn; }
 };
 
 // The reconciliation of one invocation: when, who, why, and every incident accounted for.

@@ -81,7 +81,11 @@ int main(int argc, char** argv) {
 
   if (config->tls.generate_dev_certs) {
     std::vector<std::string> names{"hub"};
-    for (const auto& a : config->agencies) names.push_back(a.id);
+    for (const auto& a : config->agencies) {
+      names.push_back(a.id);
+      for (const auto& m : a.certificates)  // e.g. a business continuity desk's own certificate
+        if (!m.subject_cn.empty() && m.subject_cn != a.id) names.push_back(m.subject_cn);
+    }
     for (const auto& m : config->administrators)
       if (!m.subject_cn.empty()) names.push_back(m.subject_cn);
     if (auto s = pki::ensure_dev_pki(config->tls.dev_certs_dir, names); !s) {
