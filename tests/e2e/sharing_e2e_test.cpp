@@ -64,7 +64,8 @@ TEST(SharingEndToEnd, WithheldFieldsNeverReachTheReceiverAndTheRecordSaysSo) {
   ASSERT_TRUE(sent.ok()) << sent.error().describe();
   ASSERT_EQ(sent->status, 202) << sent->body;
   std::map<std::string, std::string> transfer_of;  // receiver -> transfer id
-  for (const auto& t : parse_object(sent->body).at("transfers").as_array())
+  const json::object reply = parse_object(sent->body);
+  for (const auto& t : reply.at("transfers").as_array())
     transfer_of[str(t.as_object(), "receiver")] = str(t.as_object(), "id");
   ASSERT_EQ(transfer_of.size(), 3u);
   // The sender is told in its own acknowledgement, too.

@@ -365,7 +365,8 @@ TEST(SharingInTheHub, EachReceiverGetsItsOwnCutAndTheTransferSaysWhat) {
 
   auto withheld_rules = [](const std::string& findings_json) {
     std::vector<std::string> out;
-    for (const auto& f : json::parse(findings_json).as_array())
+    const json::value findings = json::parse(findings_json);
+    for (const auto& f : findings.as_array())
       if (json::value_to<std::string>(f.at("rule")) == "withheld")
         out.push_back(json::value_to<std::string>(f.at("message")));
     return out;
