@@ -326,8 +326,8 @@ std::string delivery_settings() {
   return R"({"retry_initial_ms": 50, "retry_max_ms": 500, "dead_letter_after_s": 86400})";
 }
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+std::int64_t ms_since(Clock::time_point t0) {
+  return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
 }
 
 }  // namespace
@@ -361,7 +361,7 @@ TEST(CrashEndToEnd, RepeatedSigkillUnderLoadLosesAndDuplicatesNothing) {
     std::this_thread::sleep_for(milliseconds(20));
   senders.stop();
   ASSERT_TRUE(senders.error().empty()) << senders.error();
-  const double load_s = seconds_since(t0);
+  const std::int64_t load_ms = ms_since(t0);
 
   std::set<std::string> acked;
   for (const auto& list : senders.acked_in_order()) acked.insert(list.begin(), list.end());
@@ -387,8 +387,8 @@ TEST(CrashEndToEnd, RepeatedSigkillUnderLoadLosesAndDuplicatesNothing) {
                                             {"incidents_out_of_order", v.incidents_out_of_order},
                                             {"senders_out_of_order", v.senders_out_of_order},
                                             {"receiver_connections", app.connections()},
-                                            {"load_s", load_s},
-                                            {"total_s", seconds_since(t0)}})
+                                            {"load_ms", load_ms},
+                                            {"total_ms", ms_since(t0)}})
             << std::endl;
 
   EXPECT_EQ(kills, p.kills);
@@ -428,7 +428,7 @@ TEST(CrashEndToEnd, AReceiverAwayAcrossAHubCrashGetsItsWholeBacklogInOrder) {
   std::set<std::string> acked;
   for (const auto& list : senders.acked_in_order()) acked.insert(list.begin(), list.end());
   const bool complete = app.wait_for(acked, std::chrono::seconds(p.drain_s));
-  const double drain_s = seconds_since(back);
+  const std::int64_t drain_ms = ms_since(back);
   app.stop();
   const Verdict v = verify(senders, app);
 
@@ -448,9 +448,9 @@ TEST(CrashEndToEnd, AReceiverAwayAcrossAHubCrashGetsItsWholeBacklogInOrder) {
                                             {"incidents", v.incidents},
                                             {"incidents_out_of_order", v.incidents_out_of_order},
                                             {"senders_out_of_order", v.senders_out_of_order},
-                                            {"drain_s", drain_s},
-                                            {"drain_per_s", drain_s > 0 ? static_cast<double>(v.delivered) / drain_s : 0.0},
-                                            {"total_s", seconds_since(t0)}})
+                                            {"drain_ms", drain_ms},
+                                            {"drain_per_s", drain_ms > 0 ? static_cast<std::int64_t>(v.delivered) * 1000 / drain_ms : 0},
+                                            {"total_ms", ms_since(t0)}})
             << std::endl;
 
   EXPECT_EQ(restarts, p.offline_restarts);
