@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <sstream>
 
 #include "hub/config.hpp"
@@ -316,48 +317,76 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-TEST(SharingInTheHub, EachReceiverGetsItsOwnCutAndTheTransferSaysWhat) {
-  spdlog::set_level(spdlog::level::off);
-  const fs::path dir = fs::temp_directory_path() / ("deit-sharing-test-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  auto config = parse_config(R"({
-    "store": "hub.db",
-    "tls": {"ca": "certs/ca.pem", "cert": "certs/hub.pem", "key": "certs/hub.key"},
-    "agencies": [
-      {"id": "hertfordshire-police", "kind": "police"},
-      {"id": "thames-valley-police", "kind": "police", "format": "police"},
-      {"id": "hertfordshire-fire", "kind": "fire", "format": "fire"},
-      {"id": "east-of-england-ambulance", "kind": "ambulance", "format": "ambulance"}
-    ],
-    "sharing_rules": [
-      {"name": "intelligence-markers-to-police-only", "from": "*", "to": ["fire", "ambulance"],
-       "withhold": ["persons.warning_markers"]},
-      {"name": "clinical-notes-to-ambulance-only", "from": "*", "to": ["police", "fire"], "withhold": ["log.sensitive"]}
-    ]})",
-                             dir.string());
-  ASSERT_TRUE(config.ok()) << config.error().describe();
-  auto hub = Hub::create(std::move(config).value());
-  ASSERT_TRUE(hub.ok()) << hub.error().describe();
+template <typename T, typename Start>
+Result<T> sync(Start start) {
+  std::promise<Result<T>> promise;
+  auto future = promise.get_future();
+  start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
 
-  std::string body = read_file(fs::path(DEIT_SOURCE_DIR) / "samples" / "rtc-injury.xml");
-  auto replace = [&](const std::string& from, const std::string& to) {
-    const auto at = body.find(from);
-    ASSERT_NE(at, std::string::npos) << from;
-    body.replace(at, from.size(), to);
-  };
-  replace("<receiver>hertfordshire-fire</receiver>",
-          "<receiver>hertfordshire-fire</receiver><receiver>east-of-england-ambulance</receiver>"
-          "<receiver>thames-valley-police</receiver>");
-  replace("<description>driver of blue Ford Focus, trapped, conscious</description>",
-          "<description>driver of blue Ford Focus, trapped, conscious</description>"
-          "<warningMarker>firearms-intel-7731</warningMarker>");
-  replace("</logEntry>",
-          "</logEntry><logEntry time=\"2026-11-23T08:16:00Z\" author=\"paramedic 9\" sensitive=\"true\">"
-          "clinical-note-GCS-13</logEntry>");
-  auto police = (*hub)->identify("hertfordshire-police", "");
+class SharingInTheHub : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spdlog::set_level(spdlog::level::off);
+    dir_ = fs::temp_directory_path() / ("deit-sharing-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto config = parse_config(R"({
+      "store": "hub.db",
+      "tls": {"ca": "certs/ca.pem", "cert": "certs/hub.pem", "key": "certs/hub.key"},
+      "agencies": [
+        {"id": "hertfordshire-police", "kind": "police"},
+        {"id": "thames-valley-police", "kind": "police", "format": "police"},
+        {"id": "hertfordshire-fire", "kind": "fire", "format": "fire"},
+        {"id": "east-of-england-ambulance", "kind": "ambulance", "format": "ambulance"}
+      ],
+      "sharing_rules": [
+        {"name": "intelligence-markers-to-police-only", "from": "*", "to": ["fire", "ambulance"],
+         "withhold": ["persons.warning_markers"]},
+        {"name": "clinical-notes-to-ambulance-only", "from": "*", "to": ["police", "fire"], "withhold": ["log.sensitive"]}
+      ]})",
+                               dir_.string());
+    ASSERT_TRUE(config.ok()) << config.error().describe();
+    auto hub = Hub::create(std::move(config).value());
+    ASSERT_TRUE(hub.ok()) << hub.error().describe();
+    hub_ = std::move(hub).value();
+  }
+  void TearDown() override {
+    hub_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // The sample incident with an intelligence warning marker and a clinical log entry.
+  std::string body(const std::string& receivers) {
+    std::string text = read_file(fs::path(DEIT_SOURCE_DIR) / "samples" / "rtc-injury.xml");
+    auto replace = [&](const std::string& from, const std::string& to) {
+      const auto at = text.find(from);
+      EXPECT_NE(at, std::string::npos) << from;
+      if (at != std::string::npos) text.replace(at, from.size(), to);
+    };
+    replace("<receiver>hertfordshire-fire</receiver>", receivers);
+    replace("<description>driver of blue Ford Focus, trapped, conscious</description>",
+            "<description>driver of blue Ford Focus, trapped, conscious</description>"
+            "<warningMarker>firearms-intel-7731</warningMarker>");
+    replace("</logEntry>",
+            "</logEntry><logEntry time=\"2026-11-23T08:16:00Z\" author=\"paramedic 9\" sensitive=\"true\">"
+            "clinical-note-GCS-13</logEntry>");
+    return text;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Hub> hub_;
+};
+
+TEST_F(SharingInTheHub, EachReceiverGetsItsOwnCutAndTheTransferSaysWhat) {
+  const std::string body = this->body(
+      "<receiver>hertfordshire-fire</receiver><receiver>east-of-england-ambulance</receiver>"
+      "<receiver>thames-valley-police</receiver>");
+  auto police = hub_->identify("hertfordshire-police", "");
   ASSERT_TRUE(police.has_value());
-  auto prepared = (*hub)->prepare_submit(*police, body, "application/xml");
+  auto prepared = hub_->prepare_submit(*police, body, "application/xml");
   ASSERT_TRUE(prepared.ok()) << prepared.error().describe();
   ASSERT_EQ(prepared->targets.size(), 3u);
   // The stored canonical message is the sender's own, complete.
@@ -389,8 +418,32 @@ TEST(SharingInTheHub, EachReceiverGetsItsOwnCutAndTheTransferSaysWhat) {
           "sharing rule 'clinical-notes-to-ambulance-only' withheld 1 sensitive log entry (log.sensitive)");
     EXPECT_EQ(messages, expected) << t.findings_json;
   }
-  hub->reset();
-  fs::remove_all(dir);
+}
+
+// A re-routed transfer is built from the sender's stored (complete) message: the rules
+// for the new receiver apply to it as to a new submission.
+TEST_F(SharingInTheHub, AReroutedTransferIsCutForItsNewReceiver) {
+  const Identity police = hub_->identify("hertfordshire-police", "").value();
+  auto prepared = hub_->prepare_submit(police, body("<receiver>thames-valley-police</receiver>"), "application/xml");
+  ASSERT_TRUE(prepared.ok()) << prepared.error().describe();
+  EXPECT_NE(prepared->targets[0].payload.find("firearms-intel-7731"), std::string::npos) << "police to police";
+  auto sent = sync<SubmitOutcome>([&](auto done) { hub_->commit_submit(std::move(prepared).value(), done); });
+  ASSERT_TRUE(sent.ok()) << sent.error().describe();
+  const std::string id = sent->transfers[0].first;
+  DecisionRequest reject{"thames-valley-police", id, false, "not ours", "thames-valley-police/op 1"};
+  ASSERT_TRUE(sync<DecisionOutcome>([&](auto done) { hub_->decide(reject, done); }).ok());
+
+  auto moved = sync<SubmitOutcome>([&](auto done) { hub_->reroute(police, id, "hertfordshire-fire", done); });
+  ASSERT_TRUE(moved.ok()) << moved.error().describe();
+  ASSERT_EQ(moved->transfers.size(), 1u);
+  const auto waiting = hub_->dispatcher().pending_after("hertfordshire-fire", 0, 10);
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_EQ(waiting[0].payload->find("firearms-intel-7731"), std::string::npos) << *waiting[0].payload;
+  EXPECT_EQ(waiting[0].payload->find("clinical-note-GCS-13"), std::string::npos);
+  auto record = hub_->store().transfer(moved->transfers[0].first);
+  ASSERT_TRUE(record.ok());
+  EXPECT_NE(record->findings_json.find("intelligence-markers-to-police-only"), std::string::npos) << record->findings_json;
+  EXPECT_EQ(record->findings_json.find("firearms-intel-7731"), std::string::npos);
 }
 
 }  // namespace
