@@ -155,8 +155,8 @@ TEST(IdentityEndToEnd, AnAgencyCannotReadDecideOrAcknowledgeAnotherAgencysTransf
   EXPECT_EQ(accepted->status, 200) << accepted->body;
 }
 
-TEST(IdentityEndToEnd, OnlyAdministratorsUseTheAdministrativeEndpoints) {
-  HubProcess hub(kExtraAgencies);
+TEST(IdentityEndToEnd, RolesGateTheAdministrativeAndBusinessContinuityEndpoints) {
+  HubProcess hub(kExtraAgencies, "", R"("buddy": [{"home": "bc-police", "primary": "x-police"}])");
   ASSERT_TRUE(hub::pki::issue_certificate(hub.certs().string(), "bc-desk", false, 30).ok());
   auto operator_client = hub.client("hertfordshire-police");
   auto bc = hub.client("bc-desk");
@@ -176,4 +176,13 @@ TEST(IdentityEndToEnd, OnlyAdministratorsUseTheAdministrativeEndpoints) {
   EXPECT_EQ(str(parse_object(reload->body), "field"), "mappings_dir");
   auto retry = admin->request("POST", "/v1/dead-letters/999/retry");
   EXPECT_NE(retry->status, 403) << retry->body;
+
+  // Invoking a buddy arrangement needs the business-continuity role: an operator is
+  // refused, business continuity staff of the home agency may.
+  const std::string invocation =
+      R"({"home": "bc-police", "trigger": "building-evacuation", "authorisedBy": "Insp. Jones"})";
+  auto by_operator = operator_client->request("POST", "/v1/buddy/invocations", invocation, "application/json");
+  EXPECT_EQ(by_operator->status, 403) << by_operator->body;
+  auto by_bc = bc->request("POST", "/v1/buddy/invocations", invocation, "application/json");
+  EXPECT_EQ(by_bc->status, 201) << by_bc->body;
 }
