@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "hub/identity.hpp"
 #include "schemas/xml.hpp"
 
 namespace deit::hub {
@@ -121,7 +122,7 @@ Result<Role> parse_role(std::string_view s, const std::string& field) {
 
 Result<CertificateMatch> parse_certificate(const json::value& v, const std::string& path) {
   if (!v.is_object()) return Error::make("config", "must be an object", path);
-  Reader r(v.as_object(), path, {"subject_cn", "sha256", "roles"});
+  Reader r(v.as_object(), path, {"subject_cn", "sha256", "san", "roles"});
   DEIT_CHECK(r.check_keys());
   CertificateMatch m;
   DEIT_CHECK(r.string("subject_cn", m.subject_cn));
@@ -135,8 +136,14 @@ Result<CertificateMatch> parse_certificate(const json::value& v, const std::stri
   }
   if (!hex.empty() && hex.size() != 64) return Error::make("config", "must be 32 bytes (64 hex digits)", r.at("sha256"));
   m.sha256 = hex;
-  if (m.subject_cn.empty() && m.sha256.empty())
-    return Error::make("config", "needs subject_cn or sha256", path);
+  DEIT_CHECK(r.string("san", m.san));
+  if (!m.san.empty()) {
+    auto san = normalise_san(m.san, r.at("san"));
+    if (!san) return san.error();
+    m.san = std::move(san).value();
+  }
+  if (m.subject_cn.empty() && m.sha256.empty() && m.san.empty())
+    return Error::make("config", "needs subject_cn, san or sha256", path);
   if (const json::value* roles = r.get("roles")) {
     if (!roles->is_array()) return Error::make("config", "must be an array", r.at("roles"));
     m.roles.clear();
@@ -197,7 +204,7 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
       a.certificates.push_back(std::move(m).value());
     }
   }
-  if (a.certificates.empty()) a.certificates.push_back(CertificateMatch{a.id, "", {Role::operator_role}});
+  if (a.certificates.empty()) a.certificates.push_back(CertificateMatch{a.id, "", "", {Role::operator_role}, true});
   return a;
 }
 
@@ -310,7 +317,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   Config c;
   Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "tls", "delivery",
                                   "limits", "gazetteer", "mappings_dir", "agencies", "administrators",
-                                  "acceptance", "buddy"});
+                                  "acceptance", "buddy", "sharing_rules"});
   DEIT_CHECK(r.check_keys());
   std::string listen = "127.0.0.1:8443";
   DEIT_CHECK(r.string("listen", listen));
@@ -427,21 +434,14 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
     if (!checked) return checked.error();
     c.buddy = std::move(checked).value();
   }
+  if (const json::value* rules = r.get("sharing_rules")) {
+    auto parsed = parse_sharing_rules(*rules, std::vector<std::string>(ids.begin(), ids.end()));
+    if (!parsed) return parsed.error();
+    c.sharing_rules = std::move(parsed).value();
+  }
 
   // A certificate must identify exactly one agency or administrator.
-  std::set<std::string> identities;
-  auto claim = [&](const CertificateMatch& m, const std::string& owner) -> Status {
-    for (const std::string& key : {m.subject_cn.empty() ? std::string() : "cn:" + m.subject_cn,
-                                   m.sha256.empty() ? std::string() : "sha256:" + m.sha256}) {
-      if (!key.empty() && !identities.insert(key).second)
-        return Error::make("config", "certificate " + key + " is claimed twice (again by " + owner + ")", owner);
-    }
-    return Status::success();
-  };
-  for (std::size_t i = 0; i < c.agencies.size(); ++i)
-    for (const auto& m : c.agencies[i].certificates) DEIT_CHECK(claim(m, "agencies[" + std::to_string(i) + "]"));
-  for (std::size_t i = 0; i < c.administrators.size(); ++i)
-    DEIT_CHECK(claim(c.administrators[i], "administrators[" + std::to_string(i) + "]"));
+  DEIT_CHECK(check_certificate_claims(certificate_claims(c.agencies, c.administrators)));
 
   c.store_path = resolve(base_dir, c.store_path);
   c.mappings_dir = resolve(base_dir, c.mappings_dir);

@@ -13,18 +13,23 @@
 #include "buddy/buddy.hpp"
 #include "hub/model/incident.hpp"
 #include "hub/model/result.hpp"
+#include "hub/sharing.hpp"
 
 namespace deit::hub {
 
 enum class Role { operator_role, business_continuity, administrator };
 std::string_view to_string(Role);
 
-// How a client certificate is recognised: by subject common name or by the SHA-256
-// fingerprint of the DER certificate (hex, colons optional).
+// How a client certificate is recognised: by subject common name, by a subject
+// alternative name, or by the SHA-256 fingerprint of the DER certificate (hex, colons
+// optional). A rule naming several matches only a certificate that has all of them
+// (hub/identity.hpp).
 struct CertificateMatch {
   std::string subject_cn;
   std::string sha256;  // lower-case hex without colons
+  std::string san;     // "DNS:name", "email:address" or "URI:uri", normalised
   std::vector<Role> roles{Role::operator_role};
+  bool implicit = false;  // an agency without certificates: its id as the subject CN
 };
 
 enum class DeliveryMode { pull, push };
@@ -103,6 +108,8 @@ struct Config {
   std::vector<CertificateMatch> administrators;
   AcceptanceConfig acceptance;
   std::vector<buddy::Arrangement> buddy;  // PECS buddy arrangements, checked against agencies
+  // Fields withheld per sender and receiver (hub/sharing.hpp); none when absent.
+  std::vector<SharingRule> sharing_rules;
 
   const Agency* find_agency(std::string_view id) const;
 };

@@ -16,8 +16,6 @@
 
 namespace deit::hub {
 
-bool Identity::has_role(Role r) const { return std::find(roles.begin(), roles.end(), r) != roles.end(); }
-
 std::string findings_to_json(const std::vector<adapters::Finding>& findings) {
   boost::json::array a;
   for (const auto& f : findings) a.push_back({{"field", f.field}, {"rule", f.rule}, {"message", f.message}});
@@ -90,18 +88,14 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
   return hub;
 }
 
+Result<Identity> Hub::identify(const PeerCertificate& certificate) const {
+  return identify_certificate(certificate_claims(config_.agencies, config_.administrators), certificate);
+}
+
 std::optional<Identity> Hub::identify(std::string_view subject_cn, std::string_view sha256_hex) const {
-  auto matches = [&](const CertificateMatch& m) {
-    // A fingerprint pins one certificate; a CN trusts whatever our CA issued for that name.
-    if (!m.sha256.empty()) return m.sha256 == sha256_hex;
-    return !m.subject_cn.empty() && m.subject_cn == subject_cn;
-  };
-  for (const auto& a : config_.agencies)
-    for (const auto& m : a.certificates)
-      if (matches(m)) return Identity{a.id, std::string(subject_cn), std::string(sha256_hex), m.roles};
-  for (const auto& m : config_.administrators)
-    if (matches(m)) return Identity{"", std::string(subject_cn), std::string(sha256_hex), m.roles};
-  return std::nullopt;
+  auto identity = identify(PeerCertificate{std::string(subject_cn), std::string(sha256_hex), {}});
+  if (!identity) return std::nullopt;
+  return std::move(identity).value();
 }
 
 bool Hub::may_read(const Identity& caller, const TransferRecord& t) {
@@ -178,12 +172,16 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
     copy.receiving_agencies = all_receivers;
     copy.reason = t.reason;
     copy.on_behalf_of = t.on_behalf_of;
+    // Information sharing rules act on the receiver's copy, before it is translated.
+    const auto withheld = withheld_findings(apply_sharing_rules(
+        config_.sharing_rules, {sender->id, sender->kind}, {receiver->id, receiver->kind}, copy));
     auto encoded = out->encode(copy);
     if (!encoded)
       return Error::make("translation", "cannot translate for " + t.receiver + ": " + encoded.error().describe(),
                          encoded.error().field);
     std::vector<adapters::Finding> findings = t.findings;
     findings.insert(findings.end(), decoded->findings.begin(), decoded->findings.end());
+    findings.insert(findings.end(), withheld.begin(), withheld.end());
     findings.insert(findings.end(), encoded->findings.begin(), encoded->findings.end());
     SubmitRequest::Target target{copy.transfer_id, t.receiver, std::move(encoded->content_type),
                                  std::move(encoded->bytes), findings_to_json(findings)};
@@ -428,10 +426,22 @@ Result<SubmitRequest> Hub::derive(const TransferRecord& source, const Derived& s
   request.location_json = source.location_json;
   model::IncidentMessage copy = m;
   copy.transfer_id = make_transfer_id(spec.sender, spec.sender_reference, spec.receiver);
+  // The stored message is the original sender's, complete: the sharing rules of that
+  // sender and of the agency now passing it on both apply to the new receiver.
+  std::vector<adapters::Finding> findings;
+  std::vector<const Agency*> senders{config_.find_agency(source.sender)};
+  if (spec.sender != source.sender) senders.push_back(config_.find_agency(spec.sender));
+  for (const Agency* from : senders) {
+    if (!from) continue;
+    auto withheld = withheld_findings(apply_sharing_rules(config_.sharing_rules, {from->id, from->kind},
+                                                          {receiver->id, receiver->kind}, copy));
+    findings.insert(findings.end(), withheld.begin(), withheld.end());
+  }
   auto encoded = adapters_->find(receiver->format)->encode(copy);
   if (!encoded) return Error::make("translation", "cannot translate for " + spec.receiver + ": " + encoded.error().describe());
+  findings.insert(findings.end(), encoded->findings.begin(), encoded->findings.end());
   SubmitRequest::Target target{copy.transfer_id, spec.receiver, std::move(encoded->content_type),
-                               std::move(encoded->bytes), findings_to_json(encoded->findings)};
+                               std::move(encoded->bytes), findings_to_json(findings)};
   target.reason = std::string(model::to_string(spec.reason));
   target.on_behalf_of = spec.on_behalf_of;
   target.invocation = spec.invocation;

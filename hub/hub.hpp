@@ -17,25 +17,11 @@
 #include "gazetteer/gazetteer.hpp"
 #include "hub/config.hpp"
 #include "hub/dispatcher.hpp"
+#include "hub/identity.hpp"
 #include "hub/routing.hpp"
 #include "hub/store.hpp"
 
 namespace deit::hub {
-
-// Who is calling, decided from the client certificate.
-struct Identity {
-  std::string agency;  // empty for administrators without an agency
-  std::string subject_cn;
-  std::string fingerprint;
-  std::vector<Role> roles;
-
-  bool has_role(Role r) const;
-  // The name written into audit and history entries.
-  const std::string& name() const { return agency.empty() ? subject_cn : agency; }
-  buddy::Caller as_buddy_caller() const;
-  // The agency and, when it differs, the certificate used: "hertfordshire-police/herts-bc".
-  std::string who() const { return agency.empty() || subject_cn.empty() || subject_cn == agency ? name() : agency + "/" + subject_cn; }
-};
 
 // The reconciliation of one invocation: when, who, why, and every incident accounted for.
 struct InvocationReport {
@@ -60,7 +46,10 @@ class Hub {
   // The gazetteer, when one is configured and opened.
   const gazetteer::Gazetteer* gazetteer() const { return gazetteer_ ? &*gazetteer_ : nullptr; }
 
-  // Maps a verified client certificate to exactly one identity; nullopt when unknown.
+  // Maps a verified client certificate to exactly one identity; the error says why not
+  // (unknown or ambiguous; see hub/identity.hpp).
+  Result<Identity> identify(const PeerCertificate& certificate) const;
+  // The same for a certificate known by its CN and fingerprint only; nullopt when refused.
   std::optional<Identity> identify(std::string_view subject_cn, std::string_view sha256_hex) const;
 
   // Decodes `body` with the caller's format, checks that the caller is the sender, routes

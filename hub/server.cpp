@@ -165,24 +165,6 @@ std::vector<std::string_view> path_segments(std::string_view target) {
   return out;
 }
 
-// The certificate's subject CN and SHA-256 fingerprint; the chain was verified by TLS.
-std::pair<std::string, std::string> peer_certificate(SSL* ssl) {
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  if (!cert) return {};
-  char cn[256] = {0};
-  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  X509_digest(cert, EVP_sha256(), md, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string fp;
-  for (unsigned i = 0; i < len; ++i) {
-    fp.push_back(hex[md[i] >> 4]);
-    fp.push_back(hex[md[i] & 15]);
-  }
-  return {cn, fp};
-}
-
 Status load_tls(ssl::context& ctx, const TlsConfig& tls, bool server) {
   boost::system::error_code ec;
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
@@ -284,11 +266,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       spdlog::info("event=tls-handshake-failed peer={} error=\"{}\"", remote.address().to_string(), hs_ec.message());
       co_return;
     }
-    auto [cn, fingerprint] = peer_certificate(stream.native_handle());
-    std::optional<Identity> identity = hub.identify(cn, fingerprint);
-    if (!identity) {
-      spdlog::warn("event=unknown-certificate peer={} subject_cn=\"{}\" sha256={}", remote.address().to_string(), cn,
-                   fingerprint);
+    // The chain was verified by TLS; now the certificate must name exactly one identity.
+    const PeerCertificate peer = read_peer_certificate(SSL_get0_peer_certificate(stream.native_handle()));
+    Result<Identity> identified = hub.identify(peer);
+    std::optional<Identity> identity;
+    if (identified) {
+      identity = std::move(identified).value();
+    } else {
+      std::string sans;
+      for (const auto& san : peer.sans) sans += (sans.empty() ? "" : ",") + san;
+      spdlog::warn("event={} peer={} subject_cn=\"{}\" san=\"{}\" sha256={} reason=\"{}\"", identified.error().rule,
+                   remote.address().to_string(), peer.subject_cn, sans, peer.sha256, identified.error().message);
     }
 
     beast::flat_buffer buffer;
@@ -334,10 +322,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (identity) {
         res = co_await handle(req, *identity);
       } else {
-        res = problem(req, Error::make("forbidden",
-                                       "certificate '" + cn + "' (sha256 " + fingerprint +
-                                           ") is not registered to any agency",
-                                       "certificate"));
+        res = problem(req, Error::make("forbidden", identified.error().message, "certificate"));
       }
       const bool keep_alive = res.keep_alive() && identity.has_value();
       auto [write_ec, written] = co_await http::async_write(stream, res, nothrow);

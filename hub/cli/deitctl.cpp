@@ -77,6 +77,8 @@ offline:
   validate FILE [--format F]     check a file against its format's schema (default format: deit)
   translate --from F --to G FILE translate between formats, print the result and findings
   certs [--dir DIR] NAME...      make a development CA (if missing) and certificates; "hub" is the server
+  certs --san SAN... NAME...     (re)issue with subject alternative names, e.g. --san DNS:cad.herts.police.uk
+                                 --san email:cad@herts.police.uk --san URI:urn:uk:police:herts (repeatable)
   certs --crl NAME... [--dir DIR]  write DIR/crl.pem revoking the named certificates
   fingerprint FILE               SHA-256 fingerprint of a PEM certificate (for agency config)
   receive --listen HOST:PORT --out DIR [--certs DIR] [--count N]
@@ -365,10 +367,14 @@ int certs(std::vector<std::string> args) {
     return 0;
   }
   const bool expired = flag(args, "--expired");
+  std::vector<std::string> alt_names;
+  for (std::string san = option(args, "--san"); !san.empty(); san = option(args, "--san")) alt_names.push_back(san);
   if (args.empty()) args = {"hub"};
-  if (expired) {
+  if (expired || !alt_names.empty()) {
+    // Issued afresh (replacing any certificate of that name), with the CA created if missing.
+    if (auto s = pki::ensure_dev_pki(dir, {}); !s) return fail(s.error());
     for (const auto& n : args)
-      if (auto s = pki::issue_certificate(dir, n, false, -1); !s) return fail(s.error());
+      if (auto s = pki::issue_certificate(dir, n, n == "hub", expired ? -1 : 825, alt_names); !s) return fail(s.error());
   } else if (auto s = pki::ensure_dev_pki(dir, args); !s) {
     return fail(s.error());
   }

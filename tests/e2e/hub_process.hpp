@@ -101,7 +101,8 @@ class HubProcess {
     }
     // Wait for "event=listening ... port=N" in the part of the log this start wrote.
     static const std::regex listening(R"(event=listening address=\S+ port=(\d+))");
-    for (int i = 0; i < 200; ++i) {
+    // Up to 30 s: a restart reloads every pending delivery, and the machine may be busy.
+    for (int i = 0; i < 600; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       std::string text = read_text(log);
       text = text.size() > log_before ? text.substr(log_before) : std::string();

@@ -270,7 +270,7 @@ TEST(ConfigAgency, FormatIsKeptForTheHubToCheck) {
 
 TEST(ConfigCertificate, NeedsCnOrFingerprint) {
   expect_error(doc("", R"({"id": "a", "kind": "police", "certificates": [{"roles": ["operator"]}]})"),
-               "agencies[0].certificates[0]", "needs subject_cn or sha256");
+               "agencies[0].certificates[0]", "needs subject_cn, san or sha256");
 }
 
 TEST(ConfigCertificate, FingerprintIsNormalised) {
@@ -296,20 +296,21 @@ TEST(ConfigCertificate, FingerprintMustBeHexOf32Bytes) {
 TEST(ConfigCertificate, CnClaimedTwiceByTwoAgencies) {
   expect_error(doc("", R"({"id": "a", "kind": "police", "certificates": [{"subject_cn": "shared"}]},
                           {"id": "b", "kind": "fire", "certificates": [{"subject_cn": "shared"}]})"),
-               "agencies[1]", "certificate cn:shared is claimed twice");
+               "agencies[1].certificates[0]",
+               "claims the same certificate as agencies[0].certificates[0] (both name cn:shared)");
 }
 
 TEST(ConfigCertificate, DefaultCnClaimedByAnAdministrator) {
   // Agency "a" without certificates is recognised by CN "a"; an administrator may not reuse it.
   expect_error(doc(R"("administrators": [{"subject_cn": "a"}],)", R"({"id": "a", "kind": "police"})"),
-               "administrators[0]", "cn:a is claimed twice");
+               "administrators[0]", "claims the same certificate as agencies[0].id (both name cn:a)");
 }
 
 TEST(ConfigCertificate, FingerprintClaimedTwice) {
   const std::string fp(64, 'c');
   expect_error(doc("", R"({"id": "a", "kind": "police", "certificates": [{"sha256": ")" + fp + R"("}]},
                           {"id": "b", "kind": "fire", "certificates": [{"sha256": ")" + fp + R"("}]})"),
-               "agencies[1]", "sha256:" + fp + " is claimed twice");
+               "agencies[1].certificates[0]", "as agencies[0].certificates[0] (both name sha256:" + fp + ")");
 }
 
 // ---- delivery -------------------------------------------------------------------------
