@@ -23,14 +23,6 @@ namespace {
 json::object parse_object(const std::string& text) { return json::parse(text).as_object(); }
 std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
-bool log_shows(const HubProcess& hub, const std::string& text) {
-  for (int i = 0; i < 100; ++i) {
-    if (hub.log().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
 // GET /v1/health as the certificate `name` in the hub's certificate directory: the HTTP
 // status, or 0 when the TLS handshake (or the first request, under TLS 1.3) was refused.
 int health_status(const HubProcess& hub, const std::string& name) {
