@@ -418,6 +418,7 @@ int main(int argc, char** argv) {
   }
 
   if (g.as.empty() && g.cert.empty()) {
+    if (cmd == "audit") std::cerr << "deitctl audit: give the store file (--store PATH), or an administrator (--as NAME)\n";
     std::cerr << "deitctl: say who you are: --as AGENCY (or DEIT_AS), or --cert/--key\n";
     return 2;
   }
