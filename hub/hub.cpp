@@ -85,6 +85,11 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
   for (const auto& t : *undecided) hub->track(t.id, t.receiver, t.grade, t.emergency || t.life_risk, t.stored_at);
   spdlog::info("event=resumed pending_deliveries={} active_invocations={} awaiting_acceptance={}",
                hub->dispatcher_.pending_total(), invocations->size(), undecided->size());
+  hub->log_audit_head(true);
+  hub->audit({"hub", "hub-started", AuditCategory::administration, "hub",
+              boost::json::serialize(boost::json::object{{"agencies", hub->config_.agencies.size()},
+                                                         {"pendingDeliveries", hub->dispatcher_.pending_total()}}),
+              ""});
   return hub;
 }
 
@@ -294,7 +299,11 @@ void Hub::decide(DecisionRequest request, std::function<void(Result<DecisionOutc
 }
 
 void Hub::requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done) {
-  store_->requeue(seq, [this, done = std::move(done)](Result<Delivery> r) {
+  requeue(seq, "administrator", std::move(done));
+}
+
+void Hub::requeue(std::uint64_t seq, std::string actor, std::function<void(Result<Delivery>)> done) {
+  store_->requeue(seq, std::move(actor), [this, done = std::move(done)](Result<Delivery> r) {
     if (r) {
       spdlog::info("event=requeued transfer={} delivery={} agency={}", r->transfer_id, r->seq, r->agency);
       dispatcher_.enqueue(*r);
@@ -303,7 +312,7 @@ void Hub::requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done)
   });
 }
 
-Status Hub::reload_mappings() {
+Status Hub::reload_mappings(const std::string& actor) {
   if (config_.mappings_dir.empty())
     return Error::make("config", "no mappings_dir is configured; the embedded tables are in use", "mappings_dir");
   Status s = adapters::default_mapping_store()->reload(config_.mappings_dir);
@@ -312,7 +321,32 @@ Status Hub::reload_mappings() {
   } else {
     spdlog::error("event=mappings-reload-failed dir={} reason=\"{}\"", config_.mappings_dir, s.error().describe());
   }
+  audit({actor, s ? "reload-mappings" : "reload-mappings-failed", AuditCategory::administration, "mappings",
+         boost::json::serialize(boost::json::object{{"dir", config_.mappings_dir}}), s ? "" : s.error().describe()});
   return s;
+}
+
+void Hub::erase(EraseRequest request, std::function<void(Result<EraseOutcome>)> done) {
+  store_->erase_transfer(std::move(request), [done = std::move(done)](Result<EraseOutcome> r) {
+    if (r) {
+      spdlog::info("event=erased transfer={} by=\"{}\" messages={} deliveries={} events={} audit={} reason=\"{}\"",
+                   r->transfer.id, r->audit.actor, r->messages, r->deliveries, r->events, r->audit.seq, r->audit.reason);
+    }
+    done(std::move(r));
+  });
+}
+
+void Hub::audit(AuditEntry entry, std::function<void(Result<AuditRecord>)> done) {
+  store_->append_audit(std::move(entry), std::move(done));
+}
+
+void Hub::log_audit_head(bool force) {
+  auto head = store_->audit_head();
+  if (!head) return;
+  std::lock_guard lock(audit_head_mutex_);
+  if (!force && head->seq == logged_audit_head_) return;
+  logged_audit_head_ = head->seq;
+  spdlog::info("event=audit-head seq={} hash={}", head->seq, head->hash);
 }
 
 void Hub::sweep_dead_letters(std::int64_t now) {

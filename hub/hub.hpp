@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,19 @@ class Hub {
                    std::function<void(Result<AckOutcome>)> done);
   void decide(DecisionRequest request, std::function<void(Result<DecisionOutcome>)> done);
   void requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done);
+  void requeue(std::uint64_t seq, std::string actor, std::function<void(Result<Delivery>)> done);
+  // Erases a transfer's personal data, keeping its skeleton and audit trail (Store::erase_transfer).
+  void erase(EraseRequest request, std::function<void(Result<EraseOutcome>)> done);
+
+  // Records an action the store does not see in the audit log (audit.hpp): reads,
+  // refusals, buddy invocation and stand-down, administration. Asynchronous; the entry is
+  // durable when `done` (optional) runs. For example:
+  //   hub.audit({who.name(), "buddy-invoke", AuditCategory::buddy, "agency:" + home,
+  //              R"({"buddy":"bedfordshire-police"})", "call centre flooded"});
+  void audit(AuditEntry entry, std::function<void(Result<AuditRecord>)> done = {});
+  // Logs "event=audit-head seq=N hash=H" when the head moved since the last line, or
+  // `force`. Those lines are the anchors `deitctl audit verify --head N:H` checks.
+  void log_audit_head(bool force = false);
 
   // ---- routing and buddy arrangements (issue: routing) ----
   const buddy::Board& board() const { return board_; }
@@ -90,7 +104,7 @@ class Hub {
 
   // Reloads the code mapping tables from the configured directory. On any error the
   // tables in use stay as they were; the error names the file, line and column.
-  Status reload_mappings();
+  Status reload_mappings(const std::string& actor = "SIGHUP");
 
   // Dead-letters deliveries pending longer than the configured limit, with an alert.
   void sweep_dead_letters(std::int64_t now);
@@ -142,6 +156,8 @@ class Hub {
   std::unordered_map<std::string, std::int64_t> last_seen_;
   std::map<std::string, buddy::Suggestion> suggestions_;
   std::int64_t started_at_ = 0;
+  std::mutex audit_head_mutex_;
+  std::int64_t logged_audit_head_ = -1;
 };
 
 // Checks the incident's location against the gazetteer. Never refuses: an unverified

@@ -1,5 +1,6 @@
 #include "hub/store.hpp"
 
+#include <boost/json.hpp>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -157,6 +158,29 @@ CREATE INDEX IF NOT EXISTS transfers_on_behalf ON transfers(on_behalf_of, stored
 CREATE INDEX IF NOT EXISTS deliveries_held ON deliveries(transfer_id) WHERE state = 'held';
 )sql";
 
+// Schema version 3: the hash-chained audit log (audit.hpp). No index beyond seq: an index
+// on subject would dirty a scattered page per entry on the hot path; audit queries scan.
+// The triggers keep the hub itself from changing or deleting entries; anyone who drops
+// them and edits the file breaks the chain, which `deitctl audit verify` reports.
+const char* kAuditSchema = R"sql(
+CREATE TABLE IF NOT EXISTS audit(
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  category TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql";
+
 Error db_error(sqlite3* db, const std::string& what) {
   return Error::make("store", what + ": " + (db ? sqlite3_errmsg(db) : "no database"));
 }
@@ -297,6 +321,7 @@ class Connection {
       }
     }
     if (auto s = exec(kLateIndexes); !s) return s;
+    if (auto s = exec(kAuditSchema); !s) return s;
     return exec("PRAGMA user_version = 3");
   }
 
@@ -434,6 +459,21 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+std::string audit_detail(const boost::json::object& o) { return boost::json::serialize(o); }
+
+// An entry about one transfer names it as its subject; one about several names `fallback`
+// and lists them under "transfers" (which `deitctl audit list --subject` also searches).
+std::string audit_subject(const boost::json::array& transfers, const std::string& fallback) {
+  if (transfers.size() == 1) return "transfer:" + std::string(transfers[0].as_string());
+  return fallback;
+}
+
+void add_unique(boost::json::array& a, const std::string& id) {
+  for (const auto& v : a)
+    if (v.as_string() == id) return;
+  a.emplace_back(id);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -546,6 +586,59 @@ struct Store::Impl {
 
   // ---- operations (run on the writer thread, inside a savepoint) ----
 
+  // Appends one chained audit entry. The chain's end is read back from the table rather
+  // than kept in memory, so a savepoint or transaction rollback can never leave a stale
+  // head behind; the row is on the last, cached page.
+  Result<AuditRecord> append_audit_row(Connection& c, const AuditEntry& e) {
+    AuditRecord r = audit_record_from(e);
+    auto& last = c.stmt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    DEIT_SQL_OK(last);
+    if (last.step() == SQLITE_ROW) {
+      r.seq = last.i64(0) + 1;
+      r.prev_hash = last.text(1);
+    } else {
+      r.seq = 1;
+      r.prev_hash = std::string(kAuditGenesisHash);
+    }
+    last.reset();
+    r.at = now_ms();
+    r.hash = audit_hash(r);
+    auto& ins = c.stmt("INSERT INTO audit(seq, at, actor, action, category, subject, detail, reason, prev_hash, hash) "
+                       "VALUES(?,?,?,?,?,?,?,?,?,?)");
+    DEIT_SQL_OK(ins);
+    if (auto st = ins.bind(r.seq)
+                      .bind(r.at)
+                      .bind(r.actor)
+                      .bind(r.action)
+                      .bind(r.category)
+                      .bind(r.subject)
+                      .bind(r.detail)
+                      .bind(r.reason)
+                      .bind(r.prev_hash)
+                      .bind(r.hash)
+                      .run();
+        !st)
+      return st.error();
+    return r;
+  }
+
+  Status audit(Connection& c, const AuditEntry& e) {
+    auto r = append_audit_row(c, e);
+    return r ? Status::success() : Status(r.error());
+  }
+
+  static Result<AuditAnchor> audit_head_on(Connection& c) {
+    auto& s = c.stmt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    DEIT_SQL_OK(s);
+    AuditAnchor head{0, std::string(kAuditGenesisHash)};
+    if (s.step() == SQLITE_ROW) {
+      head.seq = s.i64(0);
+      head.hash = s.text(1);
+    }
+    s.reset();
+    return head;
+  }
+
   Status insert_event(Connection& c, const std::string& transfer_id, std::int64_t at, std::string_view event,
                       std::string_view actor, std::string_view message_id, std::string_view detail) {
     auto& s = c.stmt("INSERT INTO events(transfer_id, at, event, actor, message_id, detail) VALUES(?,?,?,?,?,?)");
@@ -606,7 +699,13 @@ struct Store::Impl {
           out.transfers.emplace_back(entry.substr(0, eq), eq == std::string::npos ? "" : entry.substr(eq + 1));
           start = comma + 1;
         }
-        return Status::success();
+        s.reset();
+        boost::json::array transfers;
+        for (const auto& t : out.transfers) transfers.emplace_back(t.first);
+        return audit(c, AuditEntry{m.sender_agency, "submit-duplicate", AuditCategory::lifecycle,
+                                   "message:" + m.sender_agency + "/" + m.message_id,
+                                   audit_detail({{"message", m.message_id}, {"transfers", std::move(transfers)}}),
+                                   "message id already received; nothing stored"});
       }
     }
     const std::int64_t stored_at = now_ms();
@@ -716,19 +815,41 @@ struct Store::Impl {
     auto& msg = c.stmt("INSERT INTO messages(sender, message_id, type, sequence, sender_reference, received_at, "
                        "transfer_ids, body) VALUES(?,?,?,?,?,?,?,?)");
     DEIT_SQL_OK(msg);
-    return msg.bind(m.sender_agency)
-        .bind(m.message_id)
-        .bind(type)
-        .bind(m.sequence)
-        .bind(m.sender_reference)
-        .bind(r.received_at)
-        .bind(transfer_ids)
-        .bind(r.canonical_xml)
-        .run();
+    if (auto st = msg.bind(m.sender_agency)
+                      .bind(m.message_id)
+                      .bind(type)
+                      .bind(m.sequence)
+                      .bind(m.sender_reference)
+                      .bind(r.received_at)
+                      .bind(transfer_ids)
+                      .bind(r.canonical_xml)
+                      .run();
+        !st)
+      return st;
+    // s.62: a create collects personal data; updates, closes and cancels alter it.
+    boost::json::array receivers, transfers;
+    for (const auto& t : r.targets) {
+      receivers.emplace_back(t.receiver);
+      transfers.emplace_back(t.transfer_id);
+    }
+    std::string why(model::to_string(m.reason));
+    if (m.type == model::MessageType::cancel && !m.incident.cancel_reason.empty()) why += ": " + m.incident.cancel_reason;
+    return audit(c, AuditEntry{m.sender_agency, "submit-" + type,
+                               m.type == model::MessageType::create ? AuditCategory::collection : AuditCategory::alteration,
+                               "message:" + m.sender_agency + "/" + m.message_id,
+                               audit_detail({{"message", m.message_id},
+                                             {"type", type},
+                                             {"sequence", m.sequence},
+                                             {"senderReference", m.sender_reference},
+                                             {"receivers", std::move(receivers)},
+                                             {"transfers", std::move(transfers)},
+                                             {"locationVerified", r.location_verified}}),
+                               std::move(why)});
   }
 
   Status do_ack(Connection& c, const std::string& agency, const std::vector<std::uint64_t>& seqs, AckOutcome& out) {
     const std::int64_t at = now_ms();
+    boost::json::array disclosed, transfers;
     for (std::uint64_t seq : seqs) {
       auto& s = c.stmt("UPDATE deliveries SET state = 'delivered', delivered_at = ? "
                        "WHERE seq = ? AND agency = ? AND state = 'pending' RETURNING transfer_id, message_id, kind");
@@ -738,6 +859,8 @@ struct Store::Impl {
       const std::string transfer_id = s.text(0), message_id = s.text(1), kind = s.text(2);
       s.reset();
       out.acknowledged.push_back(seq);
+      disclosed.push_back({{"delivery", seq}, {"transfer", transfer_id}, {"message", message_id}, {"kind", kind}});
+      add_unique(transfers, transfer_id);
       if (kind != "incident") continue;
       auto& t = c.stmt("UPDATE transfers SET delivered_at = CASE delivered_at WHEN 0 THEN ? ELSE delivered_at END, "
                        "state = CASE state WHEN 'stored' THEN 'delivered' ELSE state END WHERE id = ?");
@@ -745,7 +868,14 @@ struct Store::Impl {
       if (auto st = t.bind(at).bind(transfer_id).run(); !st) return st;
       if (auto st = insert_event(c, transfer_id, at, "delivered", agency, message_id, ""); !st) return st;
     }
-    return Status::success();
+    if (disclosed.empty()) return Status::success();
+    // s.62 disclosure: the receiving agency's system confirmed it has the message.
+    std::string subject = audit_subject(transfers, "agency:" + agency);
+    return audit(c, AuditEntry{agency, "delivered", AuditCategory::disclosure, std::move(subject),
+                               audit_detail({{"recipient", agency},
+                                             {"deliveries", std::move(disclosed)},
+                                             {"transfers", std::move(transfers)}}),
+                               "transport acknowledgement"});
   }
 
   // A status message for `to` about transfer `t`: {"kind":"status", "transfer", ..., extra}.
@@ -820,6 +950,14 @@ struct Store::Impl {
                           {{"reason", r.reason}, {"by", r.actor}, {"onBehalfOf", t.on_behalf_of}});
     if (!d) return d.error();
     out.status_for_sender = std::move(d).value();
+    if (auto st = audit(c, AuditEntry{r.actor, wanted, AuditCategory::lifecycle, "transfer:" + t.id,
+                                      audit_detail({{"sender", t.sender},
+                                                    {"receiver", t.receiver},
+                                                    {"statusDelivery", out.status_for_sender->seq},
+                                                    {"transfers", boost::json::array{boost::json::string(t.id)}}}),
+                                      r.reason});
+        !st)
+      return st;
     out.transfer = std::move(t);
     return Status::success();
   }
@@ -847,6 +985,19 @@ struct Store::Impl {
                            {"onBehalfOf", t.on_behalf_of}});
     if (!d) return d.error();
     out.status_for_sender = std::move(d).value();
+    if (auto st = audit(c, AuditEntry{r.actor, r.regrade_only ? "regrade" : "accepted",
+                                      r.regrade_only ? AuditCategory::alteration : AuditCategory::lifecycle,
+                                      "transfer:" + t.id,
+                                      audit_detail({{"sender", t.sender},
+                                                    {"receiver", t.receiver},
+                                                    {"senderGrade", t.grade},
+                                                    {"previousGrade", previous},
+                                                    {"grade", r.grade},
+                                                    {"statusDelivery", out.status_for_sender->seq},
+                                                    {"transfers", boost::json::array{boost::json::string(t.id)}}}),
+                                      r.rationale});
+        !st)
+      return st;
     out.transfer = t;
     return Status::success();
   }
@@ -854,6 +1005,7 @@ struct Store::Impl {
   Status do_dead_letter(Connection& c, const std::vector<std::uint64_t>& seqs, const std::string& reason,
                         std::vector<Delivery>& out) {
     const std::int64_t at = now_ms();
+    boost::json::array dead, transfers;
     for (std::uint64_t seq : seqs) {
       auto& s = c.stmt("UPDATE deliveries SET state = 'dead', last_error = ? WHERE seq = ? AND state = 'pending' "
                        "RETURNING agency, transfer_id, message_id, kind");
@@ -862,6 +1014,8 @@ struct Store::Impl {
       if (s.step() != SQLITE_ROW) continue;
       const std::string agency = s.text(0), transfer_id = s.text(1), message_id = s.text(2), kind = s.text(3);
       s.reset();
+      dead.push_back({{"delivery", seq}, {"agency", agency}, {"transfer", transfer_id}, {"message", message_id}, {"kind", kind}});
+      add_unique(transfers, transfer_id);
       if (kind != "incident") continue;
       auto& t = c.stmt("UPDATE transfers SET state = CASE WHEN state IN ('stored') THEN 'dead-letter' ELSE state END "
                        "WHERE id = ? RETURNING sender, sender_reference");
@@ -881,10 +1035,14 @@ struct Store::Impl {
       if (!d) return d.error();
       out.push_back(std::move(d).value());
     }
-    return Status::success();
+    if (dead.empty()) return Status::success();
+    std::string subject = audit_subject(transfers, "hub");
+    return audit(c, AuditEntry{"hub", "dead-letter", AuditCategory::lifecycle, std::move(subject),
+                               audit_detail({{"deliveries", std::move(dead)}, {"transfers", std::move(transfers)}}),
+                               reason});
   }
 
-  Status do_requeue(Connection& c, std::uint64_t seq, Delivery& out) {
+  Status do_requeue(Connection& c, std::uint64_t seq, const std::string& actor, Delivery& out) {
     auto& s = c.stmt("SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE seq = ? AND state = 'dead'");
     DEIT_SQL_OK(s);
     s.bind(seq);
@@ -900,8 +1058,84 @@ struct Store::Impl {
     auto& t = c.stmt("UPDATE transfers SET state = 'stored' WHERE id = ? AND state = 'dead-letter'");
     DEIT_SQL_OK(t);
     if (auto st = t.bind(old.transfer_id).run(); !st) return st;
-    if (auto st = insert_event(c, old.transfer_id, at, "requeued", "administrator", old.message_id, ""); !st) return st;
+    if (auto st = insert_event(c, old.transfer_id, at, "requeued", actor, old.message_id, ""); !st) return st;
     out = std::move(d).value();
+    return audit(c, AuditEntry{actor, "requeue", AuditCategory::lifecycle, "transfer:" + old.transfer_id,
+                               audit_detail({{"delivery", seq},
+                                             {"newDelivery", out.seq},
+                                             {"agency", old.agency},
+                                             {"message", old.message_id},
+                                             {"transfers", boost::json::array{boost::json::string(old.transfer_id)}}}),
+                               ""});
+  }
+
+  Status do_erase(Connection& c, const EraseRequest& r, EraseOutcome& out) {
+    if (r.reason.empty()) return Error::make("required", "an erasure needs a reason for the audit log", "reason");
+    auto& find = c.stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE id = ?");
+    DEIT_SQL_OK(find);
+    find.bind(r.transfer_id);
+    if (find.step() != SQLITE_ROW) return Error::make("not-found", "no transfer " + r.transfer_id, "transfer");
+    TransferRecord t = read_transfer(find);
+    find.reset();
+    // Erasing what is still being delivered would hand the receiver an empty incident.
+    auto& pending = c.stmt("SELECT count(*) FROM deliveries WHERE transfer_id = ? AND kind = 'incident' AND state = 'pending'");
+    DEIT_SQL_OK(pending);
+    pending.bind(t.id);
+    const std::int64_t waiting = pending.step() == SQLITE_ROW ? pending.i64(0) : 0;
+    pending.reset();
+    if (waiting > 0)
+      return Error::make("conflict",
+                         "transfer " + t.id + " has " + std::to_string(waiting) +
+                             " incident deliveries not yet acknowledged; erase it once they are delivered or dead-lettered",
+                         "transfer");
+    // The messages it carried: their stored canonical body is the sender's incident. A
+    // message sent to several receivers is shared, so its body goes for all of them.
+    std::vector<std::string> message_ids;
+    auto& ids = c.stmt("SELECT DISTINCT message_id FROM events WHERE transfer_id = ? AND message_id <> ''");
+    DEIT_SQL_OK(ids);
+    ids.bind(t.id);
+    while (ids.step() == SQLITE_ROW) message_ids.push_back(ids.text(0));
+    ids.reset();
+    for (const auto& id : message_ids) {
+      auto& body = c.stmt("UPDATE messages SET body = '' WHERE sender = ? AND message_id = ? AND body <> ''");
+      DEIT_SQL_OK(body);
+      if (auto st = body.bind(t.sender).bind(id).run(); !st) return st;
+      out.messages += sqlite3_changes(c.db());
+    }
+    // Incident payloads (status payloads carry no incident content). A dead letter can no
+    // longer be requeued: state 'erased'.
+    auto& payloads = c.stmt("UPDATE deliveries SET payload = X'', state = CASE state WHEN 'dead' THEN 'erased' ELSE state END "
+                            "WHERE transfer_id = ? AND kind = 'incident' AND (length(payload) > 0 OR state = 'dead')");
+    DEIT_SQL_OK(payloads);
+    if (auto st = payloads.bind(t.id).run(); !st) return st;
+    out.deliveries = sqlite3_changes(c.db());
+    auto& details = c.stmt("UPDATE events SET detail = '' WHERE transfer_id = ? AND detail <> '' AND event IN "
+                           "('translated', 'location-verified', 'location-unverified')");
+    DEIT_SQL_OK(details);
+    if (auto st = details.bind(t.id).run(); !st) return st;
+    out.events = sqlite3_changes(c.db());
+    auto& skeleton = c.stmt("UPDATE transfers SET location = '{}', findings = '[]' WHERE id = ?");
+    DEIT_SQL_OK(skeleton);
+    if (auto st = skeleton.bind(t.id).run(); !st) return st;
+    const std::int64_t at = now_ms();
+    if (auto st = insert_event(c, t.id, at, "erased", r.actor, "", r.reason); !st) return st;
+    t.location_json = "{}";
+    t.findings_json = "[]";
+    out.transfer = std::move(t);
+    boost::json::array messages;
+    for (const auto& id : message_ids) messages.emplace_back(id);
+    auto entry = append_audit_row(
+        c, AuditEntry{r.actor, "erase", AuditCategory::erasure, "transfer:" + out.transfer.id,
+                      audit_detail({{"sender", out.transfer.sender},
+                                    {"receiver", out.transfer.receiver},
+                                    {"messages", std::move(messages)},
+                                    {"messageBodies", out.messages},
+                                    {"deliveryPayloads", out.deliveries},
+                                    {"eventDetails", out.events},
+                                    {"transfers", boost::json::array{boost::json::string(out.transfer.id)}}}),
+                      r.reason});
+    if (!entry) return entry.error();
+    out.audit = std::move(entry).value();
     return Status::success();
   }
 
@@ -963,7 +1197,16 @@ struct Store::Impl {
       out.deliveries.push_back(std::move(d).value());
     }
     out.invocation = inv;
-    return Status::success();
+    return audit(c, AuditEntry{inv.authorised_via + "/" + inv.authorised_by, "buddy-invoke", AuditCategory::buddy,
+                               "invocation:" + inv.id,
+                               audit_detail({{"home", inv.home},
+                                             {"buddy", inv.buddy},
+                                             {"secondary", inv.secondary},
+                                             {"mode", buddy::to_string(inv.mode)},
+                                             {"calls", buddy::to_string(inv.scope.calls)},
+                                             {"incidents", buddy::to_string(inv.scope.incidents)},
+                                             {"chaReference", inv.cha_reference}}),
+                               std::string(buddy::to_string(inv.trigger))});
   }
 
   Status do_stand_down(Connection& c, const StandDownRequest& r, StandDownOutcome& out) {
@@ -1012,6 +1255,13 @@ struct Store::Impl {
       if (!d) return d.error();
       out.deliveries.push_back(std::move(d).value());
     }
+    boost::json::array returned;
+    for (const auto& [id, to] : out.returned) returned.emplace_back(id);
+    if (auto st = audit(c, AuditEntry{r.by, "buddy-stand-down", AuditCategory::buddy, "invocation:" + inv.id,
+                                      audit_detail({{"home", inv.home}, {"buddy", inv.buddy}, {"transfers", returned}}),
+                                      r.reason});
+        !st)
+      return st;
     out.invocation = std::move(inv);
     return Status::success();
   }
@@ -1055,7 +1305,13 @@ struct Store::Impl {
                              {{"reason", r.detail}, {"passedTo", fallback_to}});
     if (!told) return told.error();
     out.deliveries.push_back(std::move(told).value());
-    return Status::success();
+    return audit(c, AuditEntry{"hub", r.fallback ? "acceptance-overdue-fallback" : "acceptance-overdue",
+                               AuditCategory::lifecycle, "transfer:" + t.id,
+                               audit_detail({{"sender", t.sender},
+                                             {"receiver", t.receiver},
+                                             {"passedTo", fallback_to},
+                                             {"transfers", boost::json::array{boost::json::string(t.id)}}}),
+                               r.detail});
   }
 
   Result<buddy::Invocation> read_invocation(Connection& c, const std::string& id) {
@@ -1102,6 +1358,10 @@ void Store::close() {
   impl_->checkpoint_wake.notify_all();
   impl_->thread.join();
   impl_->checkpoint_thread.join();
+  // The last head, for proving later that nothing after it was removed (audit.hpp).
+  if (auto head = Impl::audit_head_on(*impl_->writer)) {
+    spdlog::info("event=audit-head seq={} hash={} when=shutdown", head->seq, head->hash);
+  }
   static_cast<void>(impl_->writer->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   std::lock_guard lock(impl_->readers_mutex);
   impl_->readers.clear();
@@ -1158,16 +1418,36 @@ void Store::dead_letter(std::vector<std::uint64_t> seqs, std::string reason,
 }
 
 void Store::requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done) {
+  requeue(seq, "administrator", std::move(done));
+}
+
+void Store::requeue(std::uint64_t seq, std::string actor, std::function<void(Result<Delivery>)> done) {
   Impl* impl = impl_.get();
   run_op<Delivery>(
-      *impl_, [impl, seq](Connection& c, Delivery& out) { return impl->do_requeue(c, seq, out); }, std::move(done));
+      *impl_,
+      [impl, seq, actor = std::move(actor)](Connection& c, Delivery& out) { return impl->do_requeue(c, seq, actor, out); },
+      std::move(done));
 }
 
 void Store::record_attempt(std::uint64_t seq, std::string error) {
-  impl_->enqueue(Impl::Op{[seq, error = std::move(error)](Connection& c) -> Status {
-                            auto& s = c.stmt("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE seq = ?");
+  Impl* impl = impl_.get();
+  impl_->enqueue(Impl::Op{[impl, seq, error = std::move(error)](Connection& c) -> Status {
+                            auto& s = c.stmt("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE seq = ? "
+                                             "RETURNING agency, transfer_id, message_id, attempts");
                             DEIT_SQL_OK(s);
-                            return s.bind(error).bind(seq).run();
+                            s.bind(error).bind(seq);
+                            if (s.step() != SQLITE_ROW) return Status::success();
+                            const std::string agency = s.text(0), transfer_id = s.text(1), message_id = s.text(2);
+                            const std::int64_t attempts = s.i64(3);
+                            s.reset();
+                            return impl->audit(
+                                c, AuditEntry{"hub", "push-failed", AuditCategory::lifecycle, "transfer:" + transfer_id,
+                                              audit_detail({{"delivery", seq},
+                                                            {"agency", agency},
+                                                            {"message", message_id},
+                                                            {"attempts", attempts},
+                                                            {"transfers", boost::json::array{boost::json::string(transfer_id)}}}),
+                                              error});
                           },
                           [](Status) {}});
 }
@@ -1178,6 +1458,36 @@ void Store::invoke(buddy::Invocation invocation, std::function<void(Result<Invoc
       *impl_,
       [impl, invocation = std::move(invocation)](Connection& c, InvocationOutcome& out) {
         return impl->do_invoke(c, invocation, out);
+      },
+      std::move(done));
+}
+
+void Store::append_audit(AuditEntry entry, std::function<void(Result<AuditRecord>)> done) {
+  if (!done) {
+    done = [](Result<AuditRecord> r) {
+      if (!r) spdlog::error("event=audit-write-failed reason=\"{}\"", r.error().describe());
+    };
+  }
+  // Entries must stay machine-readable: the detail is a JSON object or nothing.
+  if (entry.detail.empty()) entry.detail = "{}";
+  boost::system::error_code ec;
+  const boost::json::value detail = boost::json::parse(entry.detail, ec);
+  if (ec || !detail.is_object()) {
+    done(Error::make("audit", "the detail of an audit entry must be a JSON object", "detail"));
+    return;
+  }
+  if (entry.actor.empty() || entry.action.empty()) {
+    done(Error::make("required", "an audit entry needs an actor and an action", entry.actor.empty() ? "actor" : "action"));
+    return;
+  }
+  Impl* impl = impl_.get();
+  run_op<AuditRecord>(
+      *impl_,
+      [impl, entry = std::move(entry)](Connection& c, AuditRecord& out) -> Status {
+        auto r = impl->append_audit_row(c, entry);
+        if (!r) return r.error();
+        out = std::move(r).value();
+        return Status::success();
       },
       std::move(done));
 }
@@ -1195,6 +1505,20 @@ void Store::overdue(OverdueRequest request, std::function<void(Result<OverdueOut
   Impl* impl = impl_.get();
   run_op<OverdueOutcome>(
       *impl_, [impl, req](Connection& c, OverdueOutcome& out) { return impl->do_overdue(c, *req, out); }, std::move(done));
+}
+
+void Store::erase_transfer(EraseRequest request, std::function<void(Result<EraseOutcome>)> done) {
+  Impl* impl = impl_.get();
+  run_op<EraseOutcome>(
+      *impl_,
+      [impl, request = std::move(request)](Connection& c, EraseOutcome& out) { return impl->do_erase(c, request, out); },
+      std::move(done));
+}
+
+Result<AuditAnchor> Store::audit_head() {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  return Impl::audit_head_on(*c);
 }
 
 Result<TransferRecord> Store::transfer(const std::string& id) {

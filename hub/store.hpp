@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "buddy/buddy.hpp"
+#include "hub/audit.hpp"
 #include "hub/model/incident.hpp"
 #include "hub/model/result.hpp"
 
@@ -172,6 +173,19 @@ struct AckOutcome {
   std::vector<std::uint64_t> acknowledged;  // seqs newly marked delivered
 };
 
+// Erasure of one transfer's personal data by an administrator (DPA 2018 s.62 "erasure").
+struct EraseRequest {
+  std::string transfer_id;
+  std::string actor;   // the administrator
+  std::string reason;  // required
+};
+
+struct EraseOutcome {
+  TransferRecord transfer;  // the skeleton that remains
+  std::int64_t messages = 0, deliveries = 0, events = 0;  // rows whose content was erased
+  AuditRecord audit;        // the erasure's audit entry
+};
+
 class Store {
  public:
   static Result<std::unique_ptr<Store>> open(const std::string& path);
@@ -186,6 +200,7 @@ class Store {
                    std::function<void(Result<std::vector<Delivery>>)> done);
   // Puts a dead-lettered delivery back at the end of its agency's queue (new seq).
   void requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done);
+  void requeue(std::uint64_t seq, std::string actor, std::function<void(Result<Delivery>)> done);
   // Records a failed push attempt (attempt count and last error; not on the hot path).
   void record_attempt(std::uint64_t seq, std::string error);
   // Buddy invocations: the record, notices to the home agency and the buddy.
@@ -193,6 +208,18 @@ class Store {
   // Ends the invocation, stores the transfer-back messages and releases held transfers.
   void stand_down(StandDownRequest request, std::function<void(Result<StandDownOutcome>)> done);
   void overdue(OverdueRequest request, std::function<void(Result<OverdueOutcome>)> done);
+
+  // Audit (audit.hpp). Every write above appends its own audit entry in the same
+  // savepoint as its change; a failed operation leaves none. append_audit records what
+  // the store does not see (reads, refusals, buddy actions) in its own savepoint of the
+  // next batch; `done` (optional) gets the stored entry after commit.
+  void append_audit(AuditEntry entry, std::function<void(Result<AuditRecord>)> done = {});
+  // Erases the transfer's personal data: message bodies, delivery payloads, its location,
+  // findings and event details. Keeps the skeleton (ids, parties, states, times, decision)
+  // and adds an "erased" history event. Refused while a delivery of it is pending.
+  void erase_transfer(EraseRequest request, std::function<void(Result<EraseOutcome>)> done);
+  // The newest committed audit entry (seq 0 and the genesis hash when there is none).
+  Result<AuditAnchor> audit_head();
 
   // Reads (synchronous, from any thread).
   Result<TransferRecord> transfer(const std::string& id);

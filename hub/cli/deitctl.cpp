@@ -71,7 +71,17 @@ buddy arrangements (business continuity staff):
   buddy stand-down INVOCATION --reason R   every incident goes back to the home agency
   dead-letters                   deliveries nobody acknowledged in time
   retry SEQ                      requeue a dead-lettered delivery (administrator)
+  erase TRANSFER --reason R      erase a transfer's personal data, keep its skeleton (administrator)
+  audit verify [--head SEQ:HASH]...   check the audit log's hash chain (administrator)
+  audit list [--subject S] [--after SEQ] [--limit N]   audit entries (administrator)
   health
+
+audit log, straight from the store file (read-only; works while the hub runs):
+  audit verify --store PATH [--head SEQ:HASH]...   exit 1 and name the first altered, removed
+                                 or reordered entry; --head (from event=audit-head log lines)
+                                 also proves nothing after that entry was removed
+  audit list|export --store PATH [--subject S] [--after SEQ] [--limit N]   (export: JSON lines)
+  audit head --store PATH        the newest entry as SEQ:HASH
 
 offline:
   validate FILE [--format F]     check a file against its format's schema (default format: deit)
@@ -424,8 +434,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "receive") return receive(g, args);
+  if (cmd == "audit" && std::find(args.begin(), args.end(), "--store") != args.end()) {
+    if (g.json_output) args.push_back("--json");
+    return run_audit(args, std::cout, std::cerr);
+  }
 
   if (g.as.empty() && g.cert.empty()) {
+    if (cmd == "audit") std::cerr << "deitctl audit: give the store file (--store PATH), or an administrator (--as NAME)\n";
     std::cerr << "deitctl: say who you are: --as AGENCY (or DEIT_AS), or --cert/--key\n";
     return 2;
   }
@@ -509,6 +524,45 @@ int main(int argc, char** argv) {
     reply = call(g, "POST", "/v1/dead-letters/" + args[0] + "/retry");
   } else if (cmd == "health") {
     reply = call(g, "GET", "/v1/health");
+  } else if (cmd == "erase") {
+    const std::string reason = option(args, "--reason");
+    if (args.empty() || reason.empty()) return (std::cerr << "usage: deitctl erase TRANSFER --reason R\n", 2);
+    reply = call(g, "POST", "/v1/admin/transfers/" + args[0] + "/erase", json::serialize(json::object{{"reason", reason}}),
+                 "application/json");
+  } else if (cmd == "audit") {
+    const std::string what = args.empty() ? std::string() : args[0];
+    if (what == "verify") {
+      std::string heads;
+      for (std::string h; !(h = option(args, "--head")).empty();) heads += (heads.empty() ? "" : ",") + h;
+      reply = call(g, "GET", "/v1/admin/audit/verify" + (heads.empty() ? std::string() : "?head=" + heads));
+      if (reply && reply->status == 200 && !g.json_output) {
+        // The same report as offline, and the same exit status.
+        boost::system::error_code ec;
+        json::value v = json::parse(reply->body, ec);
+        if (!ec && v.is_object()) {
+          const auto& o = v.as_object();
+          std::cout << "audit log: " << o.at("entries") << " entries\nhead: " << json::value_to<std::string>(o.at("head"))
+                    << "\n";
+          if (o.at("ok").as_bool()) {
+            std::cout << "chain intact\n";
+            return 0;
+          }
+          const auto& first = o.at("firstProblem").as_object();
+          std::cout << "BROKEN at entry " << first.at("seq") << " (" << json::value_to<std::string>(first.at("kind"))
+                    << "): " << json::value_to<std::string>(first.at("message")) << "\nproblems: " << o.at("altered")
+                    << " altered, " << o.at("removed") << " removed, " << o.at("reordered") << " reordered\n";
+          return 1;
+        }
+      }
+    } else if (what == "list" || what == "export") {
+      const std::string subject = option(args, "--subject"), after = option(args, "--after", "0"),
+                        limit = option(args, "--limit", "1000");
+      std::string target = "/v1/admin/audit?after=" + after + "&limit=" + limit;
+      if (!subject.empty()) target += "&subject=" + subject;
+      reply = call(g, "GET", target);
+    } else {
+      return (std::cerr << "usage: deitctl audit verify|list|export [--store PATH] ...; see deitctl help\n", 2);
+    }
   }
   if (!reply) return fail(reply.error());
   return print_reply(*reply, g);
