@@ -346,7 +346,8 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
       } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
         if (failure.empty()) failure = handshake_failure(value);
       } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-        if (failure.empty()) failure = "handshake failed";
+        // Often the peer noticed the mismatch first and hung up.
+        if (failure.empty()) failure = "handshake failed: the peer closed it (no CURVE, or a wrong server key?)";
       } else if (id == ZMQ_EVENT_DISCONNECTED) {
         const auto it = peers.find(static_cast<int>(value));
         std::string peer = it == peers.end() || it->second.empty() ? "unknown" : it->second;
@@ -416,9 +417,12 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
     } else if (std::holds_alternative<Pong>(m)) {
       // last_heard is already updated
     } else if (auto* d = std::get_if<Deliver>(&m)) {
-      if (session == sessions.end() || session->second.role != LinkRole::deliver) {
+      if (session == sessions.end()) {
         refuse_frame(routing_id, agency, in.peer_address,
-                     Error::make("session", "DELIVER needs a session opened with HELLO deliver", "frame[0]"));
+                     Error::make("session", "no open session on this connection; send HELLO deliver", "frame[0]"));
+      } else if (session->second.role != LinkRole::deliver) {
+        refuse_frame(routing_id, agency, in.peer_address,
+                     Error::make("role", "DELIVER needs a session opened with HELLO deliver", "frame[0]"));
       } else {
         take_delivery(session->second, std::move(*d));
       }
