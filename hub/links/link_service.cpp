@@ -57,6 +57,13 @@ std::string handshake_failure(std::uint32_t code) {
   }
 }
 
+// Text from a peer, made safe for one log line: no control characters, no quotes, bounded.
+std::string loggable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 300)) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == '"' ? ' ' : c);
+  return out;
+}
+
 struct InFlight {
   std::string transfer;
   std::string message;
@@ -111,6 +118,7 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
   std::deque<std::function<void()>> posted;
 
   std::unordered_map<std::string, Session> sessions;
+  std::unordered_map<std::string, std::size_t> requests_in_flight;  // SUBMIT/DECIDE awaiting commit, per connection
   std::vector<std::unique_ptr<Outbound>> outbound;
   std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t next_session_number = 1;
@@ -430,13 +438,13 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
       // A connector that cannot take a delivery leaves it unacknowledged; it stays in
       // flight until the session is opened again or it is dead-lettered.
       spdlog::warn("event=link-delivery-refused agency={} delivery={} rule={} reason=\"{}\"", agency, r->seq,
-                   r->problem.rule, r->problem.message);
+                   loggable(r->problem.rule), loggable(r->problem.message));
       hub.store().record_attempt(r->seq, "refused by the connector: " + r->problem.describe());
     } else if (std::holds_alternative<Bye>(m)) {
       if (session != sessions.end()) close_session(routing_id, "peer said BYE", false);
     } else if (auto* f = std::get_if<Failure>(&m)) {
       spdlog::warn("event=link-peer-error agency={} peer={} rule={} reason=\"{}\"", agency, in.peer_address,
-                   f->problem.rule, f->problem.message);
+                   loggable(f->problem.rule), loggable(f->problem.message));
     } else {
       refuse_frame(routing_id, agency, in.peer_address,
                    Error::make("frame", std::string(command_of(m)) + " is sent by the listener, not to it", "frame[0]"));
@@ -539,6 +547,23 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
                     }));
   }
 
+  // A connection may pipeline requests, but only a window's worth may wait for the store.
+  bool admit_request(const std::string& routing_id, const std::string& request_id) {
+    std::size_t& n = requests_in_flight[routing_id];
+    if (n >= cfg.window) {
+      send_to(routing_id, Reply{request_id, "refused",
+                                problem_json(Error::make("limit", "more than " + std::to_string(cfg.window) +
+                                                                      " requests waiting on this link; wait for their results"))});
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void request_done(const std::string& routing_id) {
+    auto it = requests_in_flight.find(routing_id);
+    if (it != requests_in_flight.end() && --it->second == 0) requests_in_flight.erase(it);
+  }
+
   void submit(const std::string& routing_id, const std::string& agency, const std::string& peer, Submit s) {
     const Identity who{agency, "", "", {Role::operator_role}};
     auto prepared = hub.prepare_submit(who, s.body, s.content_type);
@@ -554,9 +579,11 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
                  model::to_string(prepared->message.type), prepared->targets.size(), peer);
     std::vector<std::string> findings;
     for (const auto& t : prepared->targets) findings.push_back(t.findings_json);
+    if (!admit_request(routing_id, s.request_id)) return;
     hub.commit_submit(std::move(prepared).value(),
                       on_link_thread<SubmitOutcome>([routing_id, request = s.request_id, message_id, findings](
                                                         Impl& self, Result<SubmitOutcome> r) {
+                        self.request_done(routing_id);
                         if (!r) {
                           self.send_to(routing_id, Reply{request, "refused", problem_json(r.error())});
                           return;
@@ -576,8 +603,10 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
   void decide(const std::string& routing_id, const std::string& agency, Decide d) {
     DecisionRequest request{agency, d.transfer, d.accept, d.reason,
                             d.operator_name.empty() ? agency : agency + "/" + d.operator_name};
+    if (!admit_request(routing_id, d.request_id)) return;
     hub.decide(std::move(request),
                on_link_thread<DecisionOutcome>([routing_id, id = d.request_id](Impl& self, Result<DecisionOutcome> r) {
+                 self.request_done(routing_id);
                  if (!r) {
                    self.send_to(routing_id, Reply{id, "refused", problem_json(r.error())});
                    return;
@@ -637,8 +666,8 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
     const std::string state = field("state"), transfer = field("transfer"), by = field("by");
     if (state != "accepted" && state != "rejected") {
       // Information only (e.g. dead-letter at the far end): recorded in the log, taken.
-      spdlog::warn("event=link-status agency={} transfer={} state={} reason=\"{}\"", agency, transfer, state,
-                   field("reason"));
+      spdlog::warn("event=link-status agency={} transfer={} state={} reason=\"{}\"", agency, loggable(transfer),
+                   loggable(state), loggable(field("reason")));
       send_to(routing_id, Ack{{d.seq}});
       return;
     }
@@ -726,7 +755,7 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
       const std::string error = "refused by " + o.agency.endpoint + ": " + r->problem.describe();
       spdlog::warn("event=push-failed transfer={} agency={} delivery={} via=link error=\"{}\"",
                    o.in_flight.count(r->seq) ? o.in_flight[r->seq].transfer : std::string("?"), o.agency.id, r->seq,
-                   error);
+                   loggable(error));
       hub.store().record_attempt(r->seq, error);
       const auto delay = retry_delay(o.attempt++, hub.config().delivery.retry_initial, hub.config().delivery.retry_max, rng);
       o.paused_until = Clock::now() + delay;
@@ -743,7 +772,7 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
         send_outbound(o, Hello{LinkRole::deliver, cfg.window});
       } else {
         spdlog::warn("event=link-peer-error agency={} endpoint={} rule={} reason=\"{}\"", o.agency.id,
-                     o.agency.endpoint, f->problem.rule, f->problem.message);
+                     o.agency.endpoint, loggable(f->problem.rule), loggable(f->problem.message));
       }
     } else if (std::holds_alternative<Bye>(m)) {
       fail_outbound(o, "the remote end said BYE");

@@ -431,6 +431,28 @@ TEST(LinksEndToEnd, ASilentConnectorIsNoticedAndItsDeliveryWaitsForTheNextSessio
   EXPECT_TRUE(log_shows(hub, "message=s-1 agency=hertfordshire-fire delivery=" + std::to_string(d->seq) + " via=link"));
 }
 
+TEST(LinksEndToEnd, DeitctlConnectHoldsTheLinkAcrossAHubRestart) {
+  const int port = free_port();
+  HubProcess hub("", "",
+                 R"("links": {"listen": "tcp://127.0.0.1:)" + std::to_string(port) +
+                     R"(", "heartbeat_ms": 300, "heartbeat_timeout_ms": 2000})");
+  send_https(hub, "k-1", "KREF-1");
+  const fs::path out = hub.dir() / "k-inbox";
+  const std::string cmd = deitctl(hub, "hertfordshire-fire", "connect --out " + out.string() + " --count 2 --timeout 90");
+  std::thread connector([cmd] { EXPECT_EQ(std::system(cmd.c_str()), 0); });
+  for (int i = 0; i < 300 && files_in(out).size() < 1; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(files_in(out).size(), 1u);
+
+  EXPECT_EQ(hub.stop(), 0);  // says BYE on the link; the connector keeps trying
+  hub.start();               // same port, keys and store
+  send_https(hub, "k-2", "KREF-2");
+  connector.join();
+  const auto files = files_in(out);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_NE(files[1].find("_k-2.xml"), std::string::npos);
+  EXPECT_TRUE(log_shows(hub, "message=k-2 agency=hertfordshire-fire delivery=2 via=link"));
+}
+
 // Hub A serves chiltern-police; hub B serves north-west-ambulance. Each hub names the
 // other's agency with delivery mode link, admitting the other hub's key for it.
 TEST(LinksEndToEnd, HubToHubDeliveryAndTheDecisionComesBack) {
