@@ -399,6 +399,7 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
       spdlog::error("event=link-frame-refused peer={} reason=\"message without an admitted identity\"", in.peer_address);
       return true;
     }
+    hub.seen(agency, now_ms());  // the agency's link is up (buddy arrangements watch this)
     auto session = sessions.find(routing_id);
     if (session != sessions.end()) session->second.last_heard = Clock::now();
     auto decoded = decode(in.frames, limits);
@@ -480,6 +481,7 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
     if (it == sessions.end()) return;
     Session& s = it->second;
     if (s.subscription) hub.dispatcher().unsubscribe(s.subscription);
+    hub.seen(s.agency, now_ms());  // link-down time counts from here
     const auto level = warn ? spdlog::level::warn : spdlog::level::info;
     spdlog::log(level, "event=link-closed agency={} peer={} role={} reason=\"{}\" unacknowledged={}", s.agency, s.peer,
                 to_string(s.role), reason, s.in_flight.size());
