@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "hub/identity.hpp"
+#include "hub/links/link_config.hpp"
 #include "schemas/xml.hpp"
 
 namespace deit::hub {
@@ -161,7 +162,7 @@ Result<CertificateMatch> parse_certificate(const json::value& v, const std::stri
 
 Result<Agency> parse_agency(const json::value& v, const std::string& path) {
   if (!v.is_object()) return Error::make("config", "must be an object", path);
-  Reader r(v.as_object(), path, {"id", "name", "kind", "format", "delivery", "certificates"});
+  Reader r(v.as_object(), path, {"id", "name", "kind", "format", "delivery", "certificates", "link_keys"});
   DEIT_CHECK(r.check_keys());
   Agency a;
   DEIT_CHECK(r.string("id", a.id, true));
@@ -181,7 +182,7 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
   DEIT_CHECK(r.string("format", a.format));
   if (const json::value* d = r.get("delivery")) {
     if (!d->is_object()) return Error::make("config", "must be an object", r.at("delivery"));
-    Reader dr(d->as_object(), r.at("delivery"), {"mode", "endpoint"});
+    Reader dr(d->as_object(), r.at("delivery"), {"mode", "endpoint", "server_key"});
     DEIT_CHECK(dr.check_keys());
     std::string mode = "pull";
     DEIT_CHECK(dr.string("mode", mode));
@@ -189,10 +190,14 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
       a.delivery = DeliveryMode::pull;
     } else if (mode == "push") {
       a.delivery = DeliveryMode::push;
+    } else if (mode == "link") {
+      a.delivery = DeliveryMode::link;
     } else {
-      return Error::make("config", "'" + mode + "' is not one of pull, push", dr.at("mode"));
+      return Error::make("config", "'" + mode + "' is not one of pull, push, link", dr.at("mode"));
     }
     DEIT_CHECK(dr.string("endpoint", a.endpoint));
+    DEIT_CHECK(dr.string("server_key", a.server_key));
+    DEIT_CHECK(links::check_link_delivery(a, r.at("delivery")));
     if (a.delivery == DeliveryMode::push && a.endpoint.rfind("https://", 0) != 0)
       return Error::make("config", "push delivery needs an https:// endpoint", dr.at("endpoint"));
   }
@@ -204,6 +209,7 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
       a.certificates.push_back(std::move(m).value());
     }
   }
+  if (const json::value* keys = r.get("link_keys")) DEIT_CHECK(links::parse_link_keys(*keys, r.at("link_keys"), a.link_keys));
   if (a.certificates.empty()) a.certificates.push_back(CertificateMatch{a.id, "", "", {Role::operator_role}, true});
   return a;
 }
@@ -317,7 +323,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   Config c;
   Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "tls", "delivery",
                                   "limits", "gazetteer", "mappings_dir", "agencies", "administrators",
-                                  "acceptance", "buddy", "sharing_rules"});
+                                  "acceptance", "buddy", "sharing_rules", "links"});
   DEIT_CHECK(r.check_keys());
   std::string listen = "127.0.0.1:8443";
   DEIT_CHECK(r.string("listen", listen));
@@ -401,6 +407,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
     c.gazetteer.snapshot = resolve(base_dir, c.gazetteer.snapshot);
     c.gazetteer.ostn15_grid = resolve(base_dir, c.gazetteer.ostn15_grid);
   }
+  if (const json::value* l = r.get("links")) DEIT_CHECK(links::parse_links_config(*l, base_dir, c.links));
   const json::value* agencies = r.get("agencies");
   if (!agencies || !agencies->is_array() || agencies->as_array().empty())
     return Error::make("config", "must be a non-empty array of agencies", "agencies");
@@ -451,6 +458,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   c.tls.key_file = resolve(base_dir, c.tls.key_file);
   c.tls.crl_file = resolve(base_dir, c.tls.crl_file);
   c.tls.dev_certs_dir = std::filesystem::path(c.tls.cert_file).parent_path().string();
+  DEIT_CHECK(links::check_links_config(c));
   return c;
 }
 

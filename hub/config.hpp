@@ -32,7 +32,9 @@ struct CertificateMatch {
   bool implicit = false;  // an agency without certificates: its id as the subject CN
 };
 
-enum class DeliveryMode { pull, push };
+// pull: the agency fetches (stream, inbox, or a ZeroMQ link it opens); push: the hub POSTs
+// to its HTTPS endpoint; link: the hub opens a ZeroMQ CURVE link to it (hub/links/).
+enum class DeliveryMode { pull, push, link };
 
 struct Agency {
   std::string id;
@@ -40,8 +42,21 @@ struct Agency {
   model::AgencyKind kind = model::AgencyKind::police;
   std::string format = "deit";  // adapter name
   DeliveryMode delivery = DeliveryMode::pull;
-  std::string endpoint;  // https://host:port/path when delivery is push
+  std::string endpoint;  // https://host:port/path (push) or tcp://host:port (link)
+  std::string server_key;  // link: the remote end's CURVE public key (Z85)
   std::vector<CertificateMatch> certificates;  // empty: CN equal to the agency id
+  std::vector<std::string> link_keys;  // CURVE public keys (Z85) admitted on links as this agency
+};
+
+// ZeroMQ CURVE links (hub/links/): off unless `listen` is set or an agency uses mode link.
+struct LinksConfig {
+  std::string listen;    // tcp://host:port of the link listener; empty: none
+  std::string key_file;  // the hub's CURVE secret key (Z85); its public key is derived
+  std::chrono::milliseconds heartbeat{5000};
+  std::chrono::milliseconds heartbeat_timeout{20000};
+  std::size_t window = 256;  // unacknowledged deliveries in flight per link
+  bool enabled() const { return !listen.empty() || uses_outbound; }
+  bool uses_outbound = false;  // some agency has delivery mode link
 };
 
 struct TlsConfig {
@@ -102,6 +117,7 @@ struct Config {
   DeliveryConfig delivery;
   Limits limits;
   GazetteerConfig gazetteer;
+  LinksConfig links;
   // Code mapping tables (CSV) replacing the embedded ones; reloadable at run time.
   std::string mappings_dir;
   std::vector<Agency> agencies;

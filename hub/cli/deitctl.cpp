@@ -19,7 +19,10 @@
 #include <map>
 #include <sstream>
 
+#include "hub/cli/args.hpp"
 #include "hub/cli/client.hpp"
+#include "hub/cli/handover.hpp"
+#include "hub/cli/link_commands.hpp"
 #include "hub/cli/commands.hpp"
 #include "hub/pki.hpp"
 
@@ -116,20 +119,6 @@ Result<std::string> read_file(const std::string& path) {
   return ss.str();
 }
 
-// Writes `data` to `path` so that a crash leaves either nothing or the whole file.
-Status write_file_durably(const fs::path& path, const std::string& data) {
-  const fs::path tmp = path.string() + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Error::make("io", "cannot write " + tmp.string());
-  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) return Error::make("io", "cannot write " + tmp.string());
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Error::make("io", "cannot rename " + tmp.string() + ": " + ec.message());
-  return Status::success();
-}
-
 ClientOptions client_options(const Globals& g) {
   ClientOptions o = options_for(g.certs, g.as, g.hub);
   if (!g.cert.empty()) o.cert_file = g.cert;
@@ -171,27 +160,6 @@ Result<HttpReply> call(const Globals& g, const std::string& method, const std::s
   return (*client)->request(method, target, body, content_type);
 }
 
-std::string option(std::vector<std::string>& args, const std::string& name, const std::string& fallback = {}) {
-  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == name) {
-      std::string v = args[i + 1];
-      args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
-      return v;
-    }
-  }
-  return fallback;
-}
-
-bool flag(std::vector<std::string>& args, const std::string& name) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == name) {
-      args.erase(args.begin() + static_cast<long>(i));
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string content_type_for(const std::string& body) {
   for (char c : body) {
     if (c == '<') return "application/xml";
@@ -203,71 +171,11 @@ std::string content_type_for(const std::string& body) {
 
 // ---- watch ----
 
-struct WatchState {
-  fs::path out;
-  std::string exec;
-  fs::path seen_dir;
-  std::size_t delivered = 0, duplicates = 0;
-};
-
-// Hands one delivery to the receiving application; true when it may be acknowledged.
-bool hand_over(WatchState& w, const json::object& d, bool json_output) {
-  const auto seq = d.at("delivery").to_number<std::uint64_t>();
-  const std::string kind = json::value_to<std::string>(d.at("kind"));
-  const std::string transfer = json::value_to<std::string>(d.at("transfer"));
-  const std::string message = json::value_to<std::string>(d.at("message"));
-  const std::string body = json::value_to<std::string>(d.at("body"));
-  // Duplicates are suppressed by message id: the hub delivers at least once.
-  std::string key = transfer + "_" + message;
-  for (char& c : key)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
-  const fs::path marker = w.seen_dir / key;
-  if (!w.seen_dir.empty() && fs::exists(marker)) {
-    ++w.duplicates;
-    if (!json_output) std::cerr << "duplicate suppressed: " << transfer << " " << message << "\n";
-    return true;
-  }
-  if (!w.out.empty()) {
-    const std::string ext = json::value_to<std::string>(d.at("contentType")).find("json") != std::string::npos ? ".json" : ".xml";
-    char name[32];
-    std::snprintf(name, sizeof name, "%012llu-", static_cast<unsigned long long>(seq));
-    if (!write_file_durably(w.out / (std::string(name) + key + ext), body)) return false;
-  }
-  if (!w.exec.empty()) {
-    const fs::path tmp = fs::temp_directory_path() / ("deitctl-" + std::to_string(::getpid()) + ".in");
-    if (!write_file_durably(tmp, body)) return false;
-    const std::string cmd = "DEIT_DELIVERY=" + std::to_string(seq) + " DEIT_TRANSFER='" + transfer + "' DEIT_KIND='" +
-                            kind + "' " + w.exec + " < '" + tmp.string() + "'";
-    const int rc = std::system(cmd.c_str());
-    fs::remove(tmp);
-    if (rc != 0) {
-      std::cerr << "deitctl: command failed for delivery " << seq << " (exit " << WEXITSTATUS(rc) << "); not acknowledged\n";
-      return false;
-    }
-  }
-  if (!w.seen_dir.empty() && !write_file_durably(marker, "")) return false;
-  ++w.delivered;
-  if (json_output) {
-    std::cout << json::serialize(d) << "\n";
-  } else {
-    std::cout << "delivery " << seq << "  " << kind << "  transfer " << transfer << "  message " << message << "\n";
-    if (w.out.empty() && w.exec.empty()) std::cout << body << "\n";
-  }
-  std::cout.flush();
-  return true;
-}
-
 int watch(const Globals& g, std::vector<std::string> args) {
-  WatchState w;
-  w.out = option(args, "--out");
-  w.exec = option(args, "--exec");
+  const std::string out = option(args, "--out"), exec = option(args, "--exec");
   const long count = std::stol(option(args, "--count", "0"));
   const int timeout_s = std::stoi(option(args, "--timeout", "0"));
-  if (!w.out.empty()) {
-    fs::create_directories(w.out);
-    w.seen_dir = w.out / ".seen";
-    fs::create_directories(w.seen_dir);
-  }
+  HandOver w(out, exec);
   auto stream = StreamClient::connect(client_options(g));
   if (!stream) return fail(stream.error());
   for (long n = 0; count == 0 || n < count;) {
@@ -279,7 +187,12 @@ int watch(const Globals& g, std::vector<std::string> args) {
     boost::system::error_code ec;
     json::value v = json::parse(*frame, ec);
     if (ec || !v.is_object()) continue;
-    if (!hand_over(w, v.as_object(), g.json_output)) return 1;
+    const json::object& d = v.as_object();
+    const HandedDelivery handed{d.at("delivery").to_number<std::uint64_t>(), json::value_to<std::string>(d.at("kind")),
+                                json::value_to<std::string>(d.at("transfer")), json::value_to<std::string>(d.at("message")),
+                                json::value_to<std::string>(d.at("contentType")), json::value_to<std::string>(d.at("body")),
+                                *frame};
+    if (!w.take(handed, g.json_output)) return 1;
     if (auto s = (*stream)->ack({v.as_object().at("delivery").to_number<std::uint64_t>()}); !s) return fail(s.error());
     ++n;
   }
@@ -411,7 +324,7 @@ int main(int argc, char** argv) {
   g.ca = option(args, "--ca");
   g.json_output = flag(args, "--json");
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    std::cout << kHelp;
+    std::cout << kHelp << "\n" << kLinkHelp;
     return args.empty() ? 2 : 0;
   }
   const std::string cmd = args[0];
@@ -438,6 +351,9 @@ int main(int argc, char** argv) {
     if (g.json_output) args.push_back("--json");
     return run_audit(args, std::cout, std::cerr);
   }
+  if (cmd == "keys") return run_keys(args, g.certs);
+  if (cmd == "connect") return run_connect({g.as, g.certs, g.json_output}, args);
+  if (cmd == "link") return run_link({g.as, g.certs, g.json_output}, args);
 
   if (g.as.empty() && g.cert.empty()) {
     if (cmd == "audit") std::cerr << "deitctl audit: give the store file (--store PATH), or an administrator (--as NAME)\n";
