@@ -293,6 +293,34 @@ TEST_F(BuddyHubTest, OverdueWithoutFallbackTellsTheSenderOnlyAndAcceptedOnesStay
   EXPECT_TRUE(decide(kFire, b, true).ok());
 }
 
+TEST_F(BuddyHubTest, ASilentLinkOrAnAgedQueueLeadsToASuggestionNotAnInvocation) {
+  const std::int64_t start = now_ms();
+  hub_->check_links(start);
+  EXPECT_TRUE(hub_->suggestions().empty());
+  // Hertfordshire's link was seen now; nothing for two minutes, then silence is suspicious.
+  hub_->seen(kHerts, start);
+  hub_->check_links(start + 60'000);
+  EXPECT_TRUE(hub_->suggestions().empty());
+  hub_->check_links(start + 130'000);
+  auto suggestions = hub_->suggestions();
+  ASSERT_EQ(suggestions.size(), 1u);
+  EXPECT_EQ(suggestions[0].home, kHerts);
+  EXPECT_EQ(suggestions[0].buddy, kBeds);
+  EXPECT_NE(suggestions[0].reason.find("link down"), std::string::npos);
+  EXPECT_FALSE(hub_->board().active_for(kHerts)) << "suggested, not invoked: auto_invoke is off";
+  // Back in touch: the suggestion clears.
+  hub_->seen(kHerts, start + 131'000);
+  hub_->check_links(start + 132'000);
+  EXPECT_TRUE(hub_->suggestions().empty());
+  // An incident waiting unaccepted beyond the threshold (300 s) suggests it too.
+  ASSERT_TRUE(submit(kThames, message(kThames, kHerts, "TVP-AGED")).ok());
+  hub_->seen(kHerts, start + 400'000);
+  hub_->check_links(start + 400'000);
+  suggestions = hub_->suggestions();
+  ASSERT_EQ(suggestions.size(), 1u);
+  EXPECT_NE(suggestions[0].reason.find("unaccepted"), std::string::npos);
+}
+
 TEST_F(BuddyHubTest, ARegradeKeepsTheSendersGradeAndTellsTheSenderWhy) {
   auto sent = submit(kHerts, message(kHerts, kBeds, "HP-5"));
   ASSERT_TRUE(sent.ok());
