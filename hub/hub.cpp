@@ -904,7 +904,13 @@ extern const std::string_view sample_boundaries_geojson;  // embedded gazetteer/
 
 Status ensure_sample_gazetteer(const std::string& path) {
   namespace fs = std::filesystem;
-  if (fs::exists(path)) return Status::success();
+  if (fs::exists(path)) {
+    // A sample made by an earlier version without boundaries cannot route by position: remake it.
+    auto existing = gazetteer::Gazetteer::open(path);
+    if (existing && existing->info().boundary_areas > 0) return Status::success();
+    std::error_code removed;
+    fs::remove(path, removed);
+  }
   const fs::path work = fs::path(path).parent_path() / "sample-source";
   std::error_code ec;
   fs::create_directories(work, ec);
