@@ -6,6 +6,7 @@
 // USRN and change type of the record around them.
 
 #include <xercesc/framework/LocalFileInputSource.hpp>
+#include <xercesc/framework/MemBufInputSource.hpp>
 #include <xercesc/sax/Locator.hpp>
 #include <xercesc/sax/SAXParseException.hpp>
 #include <xercesc/sax2/Attributes.hpp>
@@ -320,13 +321,10 @@ std::once_flag xerces_init;
 
 }  // namespace
 
-Status load_abp_gml(const std::string& path, RecordSink& sink, LoadStats& stats) {
+namespace {
+
+Status parse_gml(x::InputSource& source, const std::string& path, RecordSink& sink, LoadStats& stats) {
   std::call_once(xerces_init, [] { x::XMLPlatformUtils::Initialize(); });
-  {
-    std::FILE* probe = std::fopen(path.c_str(), "rb");
-    if (probe == nullptr) return Error::make("io", "cannot open " + path, "path");
-    std::fclose(probe);
-  }
   std::unique_ptr<x::SAX2XMLReader> reader(x::XMLReaderFactory::createXMLReader());
   reader->setFeature(x::XMLUni::fgSAX2CoreNameSpaces, true);
   reader->setFeature(x::XMLUni::fgSAX2CoreValidation, false);
@@ -336,9 +334,6 @@ Status load_abp_gml(const std::string& path, RecordSink& sink, LoadStats& stats)
   reader->setContentHandler(&handler);
   reader->setErrorHandler(&handler);
   try {
-    XMLCh* file = x::XMLString::transcode(path.c_str());
-    x::LocalFileInputSource source(file);
-    x::XMLString::release(&file);
     reader->parse(source);
   } catch (const x::SAXParseException& e) {
     // Not well-formed: nothing after this point can be trusted, so the load stops here.
@@ -347,6 +342,33 @@ Status load_abp_gml(const std::string& path, RecordSink& sink, LoadStats& stats)
     return Error::make("io", "cannot read " + path + ": " + utf8(e.getMessage()), "path");
   }
   return Status::success();
+}
+
+}  // namespace
+
+Status load_abp_gml(const std::string& path, RecordSink& sink, LoadStats& stats) {
+  {
+    std::FILE* probe = std::fopen(path.c_str(), "rb");
+    if (probe == nullptr) return Error::make("io", "cannot open " + path, "path");
+    std::fclose(probe);
+  }
+  std::call_once(xerces_init, [] { x::XMLPlatformUtils::Initialize(); });
+  XMLCh* file = x::XMLString::transcode(path.c_str());
+  std::unique_ptr<x::LocalFileInputSource> source;
+  try {
+    source = std::make_unique<x::LocalFileInputSource>(file);
+  } catch (const x::XMLException& e) {
+    x::XMLString::release(&file);
+    return Error::make("io", "cannot read " + path + ": " + utf8(e.getMessage()), "path");
+  }
+  x::XMLString::release(&file);
+  return parse_gml(*source, path, sink, stats);
+}
+
+Status load_abp_gml_data(std::string_view data, const std::string& name, RecordSink& sink, LoadStats& stats) {
+  std::call_once(xerces_init, [] { x::XMLPlatformUtils::Initialize(); });
+  x::MemBufInputSource source(reinterpret_cast<const XMLByte*>(data.data()), data.size(), name.c_str(), false);
+  return parse_gml(source, name, sink, stats);
 }
 
 }  // namespace deit::gazetteer
