@@ -70,6 +70,10 @@ struct Frame {
   }
 };
 
+struct DoctypeRefused {
+  std::size_t line;
+};
+
 class Handler : public x::DefaultHandler {
  public:
   Handler(const std::string& path, RecordSink& sink, LoadStats& stats) : path_(path), sink_(sink), stats_(stats) {}
@@ -129,6 +133,10 @@ class Handler : public x::DefaultHandler {
     }
     if (!value.empty() || frames_.back().fields.count(key_of(local)) == 0) frames_.back().fields[key_of(local)] = value;
   }
+
+  // No AddressBase file has a DOCTYPE; refusing it keeps out DTDs and entity expansion
+  // ("billion laughs"), which would otherwise run before any record is read.
+  void startDTD(const XMLCh* const, const XMLCh* const, const XMLCh* const) override { throw DoctypeRefused{line()}; }
 
   void fatalError(const x::SAXParseException& e) override { throw e; }
   void error(const x::SAXParseException&) override {}
@@ -236,6 +244,10 @@ class Handler : public x::DefaultHandler {
         StreetRecord r;
         r.change = change;
         ok = ok && number(f, "usrn", &r.usrn, io::parse_u32, &why) && number(f, "recordtype", &r.record_type, io::parse_int, &why);
+        if (ok && r.usrn == 0) {  // as the CSV loader: a street is known only by its USRN
+          ok = false;
+          why = "missing usrn";
+        }
         if (ok) {
           two_numbers(f.get("streetstart"), &r.start_x, &r.start_y);
           two_numbers(f.get("streetend"), &r.end_x, &r.end_y);
@@ -276,6 +288,10 @@ class Handler : public x::DefaultHandler {
         r.dependent_locality = dep;
         r.post_town = town;
         r.postcode = postcode;
+        if (ok && r.uprn == 0) {
+          ok = false;
+          why = "missing uprn";
+        }
         if (ok) sink_.delivery_point(r);
         break;
       }
@@ -286,6 +302,10 @@ class Handler : public x::DefaultHandler {
         ok = ok && number(f, "uprn", &r.uprn, io::parse_u64, &why);
         r.code = code;
         r.scheme = scheme;
+        if (ok && r.uprn == 0) {
+          ok = false;
+          why = "missing uprn";
+        }
         if (ok) sink_.classification(r);
         break;
       }
@@ -295,6 +315,10 @@ class Handler : public x::DefaultHandler {
         std::string org = f.get("organisation");
         ok = ok && number(f, "uprn", &r.uprn, io::parse_u64, &why);
         r.organisation = org;
+        if (ok && r.uprn == 0) {
+          ok = false;
+          why = "missing uprn";
+        }
         if (ok) sink_.organisation(r);
         break;
       }
@@ -333,8 +357,12 @@ Status parse_gml(x::InputSource& source, const std::string& path, RecordSink& si
   Handler handler(path, sink, stats);
   reader->setContentHandler(&handler);
   reader->setErrorHandler(&handler);
+  reader->setLexicalHandler(&handler);
+  reader->setFeature(x::XMLUni::fgXercesDisableDefaultEntityResolution, true);
   try {
     reader->parse(source);
+  } catch (const DoctypeRefused& d) {
+    stats.problem(path, d.line, "DOCTYPE declarations are not allowed (no DTDs or entities in a gazetteer file)", "DOCTYPE");
   } catch (const x::SAXParseException& e) {
     // Not well-formed: nothing after this point can be trusted, so the load stops here.
     stats.problem(path, static_cast<std::size_t>(e.getLineNumber()), "XML not well-formed: " + utf8(e.getMessage()));

@@ -18,6 +18,7 @@
 #include <xercesc/util/XMLUni.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -126,11 +127,13 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
     return p.empty() ? "/" : p;
   }
 
+  // Every error here is in the document: one Xerces reports before it has read a line
+  // (an undecodable first line, say) is located at its start, never at line 0.
   void fail(std::string rule, std::string message, int line, int column) {
     if (first_error) return;
     Error e = Error::make(std::move(rule), std::move(message), path());
-    e.line = line;
-    e.column = column;
+    e.line = std::max(line, 1);
+    e.column = std::max(column, 1);
     first_error = std::move(e);
   }
 
@@ -326,7 +329,8 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
     p.reader->parse(input);
   } catch (const x::SAXException&) {
   } catch (const x::XMLException& e) {
-    b.fail("well-formed", utf8(e.getMessage()), static_cast<int>(e.getSrcLine()), 0);
+    // getSrcLine() is a line of Xerces' own source code, not of the document.
+    b.fail("well-formed", utf8(e.getMessage()), b.line(), b.column());
   } catch (const x::OutOfMemoryException&) {
     b.fail("size", "document too large to parse", 0, 0);
   }

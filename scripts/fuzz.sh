@@ -56,8 +56,8 @@ for h in "${harnesses[@]}"; do
     -artifact_prefix="$findings/" "${dict[@]}" "$scratch" >"$log" 2>&1
   rc=$?
   set -e
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
   if ((rc == 0)); then
     printf '%-26s %8s %10s %8s %s\n' "$h" "$(($(date +%s) - start))" "${runs:-?}" "${cov:-?}" ok
   else

@@ -4,6 +4,7 @@
 // fix only with a position and a radius; strict parsing accepts nothing lenient refuses.
 
 #include <cmath>
+#include <ctime>
 
 #include "gazetteer/aml.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
@@ -29,7 +30,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (a.radius_m) require(std::isfinite(*a.radius_m) && *a.radius_m >= 0, "radius not a finite distance");
   if (a.confidence_percent) require(*a.confidence_percent >= 0 && *a.confidence_percent <= 100, "confidence not a percentage");
   if (a.has_fix) require(a.position.has_value() && a.radius_m.has_value(), "a fix without a position and radius");
-  if (a.unix_time) require(!a.time_of_positioning.empty(), "a time without its ISO form");
+  if (a.unix_time) {
+    // The ISO form and the Unix time name the same instant (a leap second aside): a date
+    // that does not exist, such as 29 February of a common year, cannot pass.
+    require(!a.time_of_positioning.empty(), "a time without its ISO form");
+    const std::time_t t = static_cast<std::time_t>(*a.unix_time);
+    std::tm utc{};
+    ::gmtime_r(&t, &utc);
+    char iso[64];
+    std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                  utc.tm_hour, utc.tm_min, utc.tm_sec);
+    if (a.time_of_positioning.compare(17, 2, "60") != 0)
+      require(a.time_of_positioning == iso, "the time of positioning is not a real date and time",
+              a.time_of_positioning + " vs " + iso);
+  }
   if (!strict) require_explained(strict.error(), "parse_aml strict");
   return 0;
 }

@@ -21,6 +21,7 @@ class CheckingSink final : public gazetteer::RecordSink {
  public:
   void street(const gazetteer::StreetRecord& r) override { require(r.usrn != 0, "a street without a USRN"); }
   void street_descriptor(const gazetteer::StreetDescriptorRecord& r) override {
+    require(r.usrn != 0, "a street descriptor without a USRN");
     touch(r.description, r.locality, r.town, r.administrative_area, r.language);
   }
   void blpu(const gazetteer::BlpuRecord& r) override {
@@ -32,11 +33,18 @@ class CheckingSink final : public gazetteer::RecordSink {
     touch(r.lpi_key, r.language, r.sao_text, r.pao_text, r.area_name, r.level);
   }
   void delivery_point(const gazetteer::DeliveryPointRecord& r) override {
+    require(r.uprn != 0, "a delivery point without a UPRN");
     touch(r.organisation_name, r.sub_building_name, r.building_name, r.thoroughfare, r.dependent_locality,
           r.post_town, r.postcode);
   }
-  void classification(const gazetteer::ClassificationRecord& r) override { touch(r.code, r.scheme); }
-  void organisation(const gazetteer::OrganisationRecord& r) override { touch(r.organisation); }
+  void classification(const gazetteer::ClassificationRecord& r) override {
+    require(r.uprn != 0, "a classification without a UPRN");
+    touch(r.code, r.scheme);
+  }
+  void organisation(const gazetteer::OrganisationRecord& r) override {
+    require(r.uprn != 0, "an organisation without a UPRN");
+    touch(r.organisation);
+  }
   void coordinates(const gazetteer::CoordinateRecord& r) override {
     require(r.uprn != 0, "coordinates without a UPRN");
   }
