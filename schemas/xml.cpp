@@ -491,4 +491,17 @@ bool is_valid_utf8(std::string_view text, std::size_t* bad_offset) {
   return true;
 }
 
+bool is_xml_text(std::string_view text, std::size_t* bad_offset) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool control = s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r';
+    const bool non_character = s[i] == 0xEF && i + 2 < text.size() && s[i + 1] == 0xBF && (s[i + 2] == 0xBE || s[i + 2] == 0xBF);
+    if (control || non_character) {
+      if (bad_offset) *bad_offset = i;
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace deit::xml

@@ -7,6 +7,7 @@
 # reproduced: `build-fuzz/tests/fuzz/fuzz_<harness> <file>`.
 #
 # Usage: scripts/fuzz.sh [seconds-per-harness] [harness...]   (default 60 s, every harness)
+# FUZZ_SEED=N repeats a run's mutations (0, the default, lets libFuzzer pick one).
 # A finding becomes a regression: fix the code, then add the input to
 # tests/fuzz/corpus/<harness>/ (replayed by the normal build's ctest) and to the component's
 # unit test. To keep interesting new inputs, minimise the scratch corpus into the real one:
@@ -52,7 +53,7 @@ for h in "${harnesses[@]}"; do
   [ -f "tests/fuzz/dict/$h.dict" ] && dict=(-dict="tests/fuzz/dict/$h.dict")
   start=$(date +%s)
   set +e
-  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" -max_total_time="$seconds" -seed="${FUZZ_SEED:-0}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$findings/" "${dict[@]}" "$scratch" >"$log" 2>&1
   rc=$?
   set -e

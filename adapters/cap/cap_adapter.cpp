@@ -235,6 +235,14 @@ Result<Decoded> read_alert(const xml::Element& root) {
     add_finding(findings, "alert/" + field, "not-carried", std::move(message));
   };
 
+  // CAP 1.2 says an identifier has no spaces; the schema does not check it, and every other
+  // format needs it.
+  for (const char* name : {"identifier", "incidents"}) {
+    const xml::Element* e = root.child(name);
+    if (e && !is_identifier(e->text))
+      return error_at(*e, std::string("alert/") + name, "type",
+                      "'" + e->text + "' is not an identifier (1-128 characters, no white space)");
+  }
   m.message_id = std::string(root.child_text("identifier"));
   // A CAP sender is an address ("hsas@dhs.gov"); the hub's formats need an agency id. The hub
   // replaces it with the authenticated agency anyway, so keep a recognisable id and say so.

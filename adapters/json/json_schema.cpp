@@ -439,6 +439,10 @@ struct Validator {
     if (v.is_string()) {
       const auto s = v.get_string();
       const std::string_view sv(s.data(), s.size());
+      // Every string may be translated into an XML format, which cannot carry these.
+      if (std::size_t bad = 0; !xml::is_xml_text(sv, &bad))
+        return fail("characters", "character " + std::to_string(bad + 1) +
+                                      " of the string is a control character or non-character that XML cannot carry");
       const std::size_t length = utf8_length(sv);
       if (node.max_length && length > *node.max_length)
         return fail("maxLength", std::to_string(length) + " characters; at most " + std::to_string(*node.max_length) +

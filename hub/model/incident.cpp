@@ -92,6 +92,15 @@ bool is_agency_id(std::string_view text) {
   return true;
 }
 
+bool is_identifier(std::string_view text) {
+  std::size_t characters = 0;
+  for (unsigned char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return false;
+    if ((c & 0xC0) != 0x80) ++characters;  // count UTF-8 lead bytes
+  }
+  return characters >= 1 && characters <= 128;
+}
+
 bool is_timestamp(std::string_view t) {
   // YYYY-MM-DDThh:mm:ss[.f+](Z|+hh:mm|-hh:mm)
   auto digits = [&](std::size_t at, std::size_t n, int* out) {
