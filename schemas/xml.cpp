@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -208,6 +210,38 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
   const x::Locator* locator_ = nullptr;
 };
 
+// Xerces decodes ahead of the parser and reports a bad byte at the parser's position, often
+// line 1. A document in UTF-8 (no BOM for another encoding, no other encoding declared) is
+// checked here instead, so the refusal points at the byte itself.
+std::optional<Error> invalid_utf8_position(std::string_view document) {
+  const auto starts = [&](std::string_view prefix) { return document.substr(0, prefix.size()) == prefix; };
+  if (starts("\xFE\xFF") || starts("\xFF\xFE") || document.substr(0, 4).find('\0') != std::string_view::npos)
+    return std::nullopt;  // UTF-16 or UTF-32, with or without a byte order mark
+  if (starts("<?xml")) {
+    const std::string_view declaration = document.substr(0, document.find("?>"));
+    const auto at = declaration.find("encoding");
+    if (at != std::string_view::npos) {
+      const auto quote = declaration.find_first_of("\"'", at);
+      std::string name;
+      for (std::size_t i = quote == std::string_view::npos ? declaration.size() : quote + 1;
+           i < declaration.size() && declaration[i] != '"' && declaration[i] != '\''; ++i)
+        name += static_cast<char>(std::tolower(static_cast<unsigned char>(declaration[i])));
+      if (name != "utf-8" && name != "utf8") return std::nullopt;  // Xerces decodes the others
+    }
+  } else if (!starts("<") && !starts("\xEF\xBB\xBF") && !starts(" ") && !starts("\n") && !starts("\r") && !starts("\t")) {
+    return std::nullopt;  // not recognisably UTF-8 XML: Xerces reports what it is
+  }
+  std::size_t offset = 0;
+  if (is_valid_utf8(document, &offset)) return std::nullopt;
+  const auto [line, column] = line_column_at(document, offset);
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(document[offset]));
+  Error e = Error::make("well-formed", std::string("not valid UTF-8: byte ") + byte + " does not continue a character", "/");
+  e.line = line;
+  e.column = column;
+  return e;
+}
+
 std::atomic<std::uint64_t> next_set_id{1};
 std::atomic<std::size_t> default_max_bytes{Limits{}.max_bytes};
 std::atomic<int> default_max_depth{Limits{}.max_depth};
@@ -304,6 +338,7 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
                                    std::to_string(limits.max_bytes));
   }
   if (document.empty()) return Error::make("well-formed", "document is empty");
+  if (auto bad = invalid_utf8_position(document)) return *bad;
 
   thread_local std::unordered_map<std::uint64_t, CachedParser> parsers;
   CachedParser& p = parsers[impl_->id];

@@ -179,3 +179,21 @@ TEST(Malformed, MaitExtensionTimeMustBeATimestamp) {
   const int line = 1 + static_cast<int>(std::count(doc.begin(), doc.begin() + static_cast<long>(at), '\n'));
   expect_error(adapter("mait").decode(doc), "extension", "message/call_received", line);
 }
+
+TEST(Malformed, InvalidUtf8IsLocatedAtTheByte) {
+  // Found by the hostile-input end-to-end test: Xerces decodes ahead of the parser and put
+  // a bad byte on line 1, wherever it was.
+  std::string doc = golden("rtc-injury.police.xml");
+  const int line = replace_first(doc, "<contactGrade>", "<contactGrade>\xC3\x28");
+  auto d = adapter("police").decode(doc);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "well-formed") << d.error().describe();
+  EXPECT_EQ(d.error().line, line) << d.error().describe();
+  EXPECT_GT(d.error().column, 14) << d.error().describe();
+  // Another declared encoding is left to Xerces to decode.
+  std::string latin1 = doc;
+  replace_first(latin1, "encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
+  auto l = adapter("police").decode(latin1);
+  ASSERT_FALSE(l.ok());  // decodes, then the schema refuses the grade
+  EXPECT_EQ(l.error().rule, "schema") << l.error().describe();
+}
