@@ -96,7 +96,8 @@ Result<AmlLocation> parse_aml(std::string_view payload, const AmlOptions& option
       if (value != "N") {
         double r = 0;
         auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), r);
-        if (value.empty() || ec != std::errc() || p != value.data() + value.size() || r < 0)
+        // from_chars also reads "nan" and "inf": a radius is a finite number of metres.
+        if (value.empty() || ec != std::errc() || p != value.data() + value.size() || !std::isfinite(r) || r < 0)
           return aml_error(key, "radius '" + std::string(value) + "' is not metres or N", column);
         out.radius_m = r;
       }
@@ -110,7 +111,9 @@ Result<AmlLocation> parse_aml(std::string_view payload, const AmlOptions& option
       };
       int y = num(0, 4), mo = num(4, 2), d = num(6, 2), h = num(8, 2), mi = num(10, 2), s = num(12, 2);
       static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-      if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || s > 60)
+      const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+      if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 ||
+          s > 60)
         return aml_error(key, "time of positioning '" + std::string(value) + "' is not a valid UTC date and time", column);
       char iso[96];
       std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);

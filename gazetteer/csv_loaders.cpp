@@ -118,10 +118,12 @@ constexpr std::array<RecordShape, 12> kShapes{{{10, 9, "10"},
 
 }  // namespace
 
-Status load_abp_csv(const std::string& path, RecordSink& sink, LoadStats& stats) {
-  auto file = io::MappedFile::open(path, true);
-  if (!file) return file.error();
-  io::LineReader lines(file->view());
+namespace {
+
+// `mapped`, when the data is a mapped file, lets go of pages already read.
+Status parse_abp_csv(std::string_view data, const std::string& path, RecordSink& sink, LoadStats& stats,
+                     const io::MappedFile* mapped) {
+  io::LineReader lines(data);
   std::vector<std::string_view> f;
   f.reserve(40);
   std::string scratch;
@@ -130,9 +132,9 @@ Status load_abp_csv(const std::string& path, RecordSink& sink, LoadStats& stats)
   while (lines.next(&line)) {
     ++stats.lines;
     const std::size_t ln = lines.line_number();
-    if (lines.position() - released > (256u << 20)) {  // national files are many GB
+    if (mapped != nullptr && lines.position() - released > (256u << 20)) {  // national files are many GB
       released = lines.position() - 4096;
-      file->release_before(released);
+      mapped->release_before(released);
     }
     if (line.empty()) continue;
     if (!io::split_csv(line, f, scratch)) {
@@ -280,6 +282,18 @@ Status load_abp_csv(const std::string& path, RecordSink& sink, LoadStats& stats)
   return Status::success();
 }
 
+}  // namespace
+
+Status load_abp_csv(const std::string& path, RecordSink& sink, LoadStats& stats) {
+  auto file = io::MappedFile::open(path, true);
+  if (!file) return file.error();
+  return parse_abp_csv(file->view(), path, sink, stats, &file.value());
+}
+
+Status load_abp_csv_data(std::string_view data, const std::string& name, RecordSink& sink, LoadStats& stats) {
+  return parse_abp_csv(data, name, sink, stats, nullptr);
+}
+
 namespace {
 
 // Column positions by header name (case-insensitive); -1 when absent.
@@ -306,7 +320,11 @@ std::string_view column(const std::vector<std::string_view>& f, int i) {
 Status load_open_uprn_csv(const std::string& path, RecordSink& sink, LoadStats& stats) {
   auto file = io::MappedFile::open(path, true);
   if (!file) return file.error();
-  io::LineReader lines(file->view());
+  return load_open_uprn_csv_data(file->view(), path, sink, stats);
+}
+
+Status load_open_uprn_csv_data(std::string_view data, const std::string& path, RecordSink& sink, LoadStats& stats) {
+  io::LineReader lines(data);
   std::vector<std::string_view> f;
   std::string scratch;
   std::string_view line;
@@ -349,7 +367,11 @@ Status load_open_uprn_csv(const std::string& path, RecordSink& sink, LoadStats& 
 Status load_simple_csv(const std::string& path, RecordSink& sink, LoadStats& stats) {
   auto file = io::MappedFile::open(path, true);
   if (!file) return file.error();
-  io::LineReader lines(file->view());
+  return load_simple_csv_data(file->view(), path, sink, stats);
+}
+
+Status load_simple_csv_data(std::string_view data, const std::string& path, RecordSink& sink, LoadStats& stats) {
+  io::LineReader lines(data);
   std::vector<std::string_view> f;
   std::string scratch;
   std::string_view line;

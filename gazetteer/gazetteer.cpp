@@ -135,13 +135,13 @@ std::vector<Candidate> run_match(const Snapshot& snap, const Matcher& matcher, c
   }
   std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.confidence > b.confidence; });
   if (out.size() > max) out.resize(max);
-  // Several candidates equally good: none of them is certain.
+  // Several candidates equally good: none of them is certain. Every candidate is scaled,
+  // so the list stays best first (lowering only the tied ones put worse ones above them).
   if (out.size() >= 2 && out[1].confidence >= out[0].confidence - 0.005) {
-    double top = out[0].confidence;
+    const double top = out[0].confidence;
     for (auto& c : out) {
-      if (c.confidence < top - 0.005) break;
+      if (c.confidence >= top - 0.005) c.explanation += "; ambiguous: equally good candidates";
       c.confidence *= 0.85;
-      c.explanation += "; ambiguous: equally good candidates";
     }
   }
   for (auto& c : out) c.confidence = std::clamp(c.confidence, 0.0, 1.0);

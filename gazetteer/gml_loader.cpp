@@ -6,6 +6,7 @@
 // USRN and change type of the record around them.
 
 #include <xercesc/framework/LocalFileInputSource.hpp>
+#include <xercesc/framework/MemBufInputSource.hpp>
 #include <xercesc/sax/Locator.hpp>
 #include <xercesc/sax/SAXParseException.hpp>
 #include <xercesc/sax2/Attributes.hpp>
@@ -69,6 +70,10 @@ struct Frame {
   }
 };
 
+struct DoctypeRefused {
+  std::size_t line;
+};
+
 class Handler : public x::DefaultHandler {
  public:
   Handler(const std::string& path, RecordSink& sink, LoadStats& stats) : path_(path), sink_(sink), stats_(stats) {}
@@ -128,6 +133,10 @@ class Handler : public x::DefaultHandler {
     }
     if (!value.empty() || frames_.back().fields.count(key_of(local)) == 0) frames_.back().fields[key_of(local)] = value;
   }
+
+  // No AddressBase file has a DOCTYPE; refusing it keeps out DTDs and entity expansion
+  // ("billion laughs"), which would otherwise run before any record is read.
+  void startDTD(const XMLCh* const, const XMLCh* const, const XMLCh* const) override { throw DoctypeRefused{line()}; }
 
   void fatalError(const x::SAXParseException& e) override { throw e; }
   void error(const x::SAXParseException&) override {}
@@ -235,6 +244,10 @@ class Handler : public x::DefaultHandler {
         StreetRecord r;
         r.change = change;
         ok = ok && number(f, "usrn", &r.usrn, io::parse_u32, &why) && number(f, "recordtype", &r.record_type, io::parse_int, &why);
+        if (ok && r.usrn == 0) {  // as the CSV loader: a street is known only by its USRN
+          ok = false;
+          why = "missing usrn";
+        }
         if (ok) {
           two_numbers(f.get("streetstart"), &r.start_x, &r.start_y);
           two_numbers(f.get("streetend"), &r.end_x, &r.end_y);
@@ -275,6 +288,10 @@ class Handler : public x::DefaultHandler {
         r.dependent_locality = dep;
         r.post_town = town;
         r.postcode = postcode;
+        if (ok && r.uprn == 0) {
+          ok = false;
+          why = "missing uprn";
+        }
         if (ok) sink_.delivery_point(r);
         break;
       }
@@ -285,6 +302,10 @@ class Handler : public x::DefaultHandler {
         ok = ok && number(f, "uprn", &r.uprn, io::parse_u64, &why);
         r.code = code;
         r.scheme = scheme;
+        if (ok && r.uprn == 0) {
+          ok = false;
+          why = "missing uprn";
+        }
         if (ok) sink_.classification(r);
         break;
       }
@@ -294,6 +315,10 @@ class Handler : public x::DefaultHandler {
         std::string org = f.get("organisation");
         ok = ok && number(f, "uprn", &r.uprn, io::parse_u64, &why);
         r.organisation = org;
+        if (ok && r.uprn == 0) {
+          ok = false;
+          why = "missing uprn";
+        }
         if (ok) sink_.organisation(r);
         break;
       }
@@ -320,13 +345,10 @@ std::once_flag xerces_init;
 
 }  // namespace
 
-Status load_abp_gml(const std::string& path, RecordSink& sink, LoadStats& stats) {
+namespace {
+
+Status parse_gml(x::InputSource& source, const std::string& path, RecordSink& sink, LoadStats& stats) {
   std::call_once(xerces_init, [] { x::XMLPlatformUtils::Initialize(); });
-  {
-    std::FILE* probe = std::fopen(path.c_str(), "rb");
-    if (probe == nullptr) return Error::make("io", "cannot open " + path, "path");
-    std::fclose(probe);
-  }
   std::unique_ptr<x::SAX2XMLReader> reader(x::XMLReaderFactory::createXMLReader());
   reader->setFeature(x::XMLUni::fgSAX2CoreNameSpaces, true);
   reader->setFeature(x::XMLUni::fgSAX2CoreValidation, false);
@@ -335,11 +357,12 @@ Status load_abp_gml(const std::string& path, RecordSink& sink, LoadStats& stats)
   Handler handler(path, sink, stats);
   reader->setContentHandler(&handler);
   reader->setErrorHandler(&handler);
+  reader->setLexicalHandler(&handler);
+  reader->setFeature(x::XMLUni::fgXercesDisableDefaultEntityResolution, true);
   try {
-    XMLCh* file = x::XMLString::transcode(path.c_str());
-    x::LocalFileInputSource source(file);
-    x::XMLString::release(&file);
     reader->parse(source);
+  } catch (const DoctypeRefused& d) {
+    stats.problem(path, d.line, "DOCTYPE declarations are not allowed (no DTDs or entities in a gazetteer file)", "DOCTYPE");
   } catch (const x::SAXParseException& e) {
     // Not well-formed: nothing after this point can be trusted, so the load stops here.
     stats.problem(path, static_cast<std::size_t>(e.getLineNumber()), "XML not well-formed: " + utf8(e.getMessage()));
@@ -347,6 +370,33 @@ Status load_abp_gml(const std::string& path, RecordSink& sink, LoadStats& stats)
     return Error::make("io", "cannot read " + path + ": " + utf8(e.getMessage()), "path");
   }
   return Status::success();
+}
+
+}  // namespace
+
+Status load_abp_gml(const std::string& path, RecordSink& sink, LoadStats& stats) {
+  {
+    std::FILE* probe = std::fopen(path.c_str(), "rb");
+    if (probe == nullptr) return Error::make("io", "cannot open " + path, "path");
+    std::fclose(probe);
+  }
+  std::call_once(xerces_init, [] { x::XMLPlatformUtils::Initialize(); });
+  XMLCh* file = x::XMLString::transcode(path.c_str());
+  std::unique_ptr<x::LocalFileInputSource> source;
+  try {
+    source = std::make_unique<x::LocalFileInputSource>(file);
+  } catch (const x::XMLException& e) {
+    x::XMLString::release(&file);
+    return Error::make("io", "cannot read " + path + ": " + utf8(e.getMessage()), "path");
+  }
+  x::XMLString::release(&file);
+  return parse_gml(*source, path, sink, stats);
+}
+
+Status load_abp_gml_data(std::string_view data, const std::string& name, RecordSink& sink, LoadStats& stats) {
+  std::call_once(xerces_init, [] { x::XMLPlatformUtils::Initialize(); });
+  x::MemBufInputSource source(reinterpret_cast<const XMLByte*>(data.data()), data.size(), name.c_str(), false);
+  return parse_gml(source, name, sink, stats);
 }
 
 }  // namespace deit::gazetteer

@@ -5,6 +5,7 @@
 // Status fails only when the file cannot be read at all.
 
 #include <string>
+#include <string_view>
 
 #include "gazetteer/records.hpp"
 #include "hub/model/result.hpp"
@@ -35,6 +36,14 @@ Status load_open_uprn_csv(const std::string& path, RecordSink& sink, LoadStats& 
 // organisation, street, locality, town, admin_area, postcode, easting, northing, latitude,
 // longitude, custodian, classification, logical_status. Unknown columns are ignored.
 Status load_simple_csv(const std::string& path, RecordSink& sink, LoadStats& stats);
+
+// The same loaders over bytes already in memory (fuzzing, tests, a file fetched over the
+// network). `name` stands for the file in LoadStats problems. Never fails for lack of a
+// file; the CSV loaders still fail on a missing header row as above.
+Status load_abp_csv_data(std::string_view data, const std::string& name, RecordSink& sink, LoadStats& stats);
+Status load_abp_gml_data(std::string_view data, const std::string& name, RecordSink& sink, LoadStats& stats);
+Status load_open_uprn_csv_data(std::string_view data, const std::string& name, RecordSink& sink, LoadStats& stats);
+Status load_simple_csv_data(std::string_view data, const std::string& name, RecordSink& sink, LoadStats& stats);
 
 // Dispatches on detect_format (or the given format).
 Status load_source(const std::string& path, RecordSink& sink, LoadStats& stats,

@@ -63,13 +63,15 @@ std::string Postcode::sector() const {
 Result<Postcode> parse_postcode(std::string_view text) {
   std::string compact;
   std::string first_part;  // up to the first space, to tell "AL1 3" from "AL13"
-  bool seen_space = false;
+  bool seen_space = false;    // a space between two parts; trailing white space is not one
+  bool pending_space = false;
   for (char c : text) {
     if (std::isspace(static_cast<unsigned char>(c))) {
-      if (!compact.empty()) seen_space = true;
+      if (!compact.empty()) pending_space = true;
       continue;
     }
     if (!std::isalnum(static_cast<unsigned char>(c))) return format_error("postcode contains '" + std::string(1, c) + "'");
+    seen_space = seen_space || pending_space;
     char u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     compact.push_back(u);
     if (!seen_space) first_part.push_back(u);

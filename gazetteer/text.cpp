@@ -58,7 +58,7 @@ std::vector<std::string> tokenize(std::string_view input) {
     } else if ((c == '-' || c == '/') && !current.empty() && is_digit(current.front()) &&
                i + 1 < input.size() && is_digit(input[i + 1])) {
       current.push_back(c);  // "12-14", "2/12", "12A-14"
-    } else if ((c == '-' || c == '/') && !current.empty() && is_digit(current.back()) &&
+    } else if ((c == '-' || c == '/') && !current.empty() && is_digit(current.front()) &&
                i + 2 < input.size() && input[i + 1] == ' ' && is_digit(input[i + 2])) {
       current.push_back(c);  // "12- 14"
       ++i;

@@ -319,13 +319,29 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
 
     beast::flat_buffer buffer;
+    bool first_request = true;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(limits.max_body_bytes);
       parser.header_limit(16 * 1024);
-      // The first request must arrive promptly; idle keep-alive connections get longer.
-      beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
-      auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
+      // Slow clients must not hold connections: a header must be complete header_timeout
+      // after its first byte (after the handshake, for the first request) however slowly it
+      // trickles in. Only a kept-alive connection waits idle_timeout for the next request
+      // to start; a body gets idle_timeout.
+      if (!first_request && buffer.size() == 0) {
+        beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
+        auto [idle_ec, got] = co_await stream.async_read_some(buffer.prepare(16 * 1024), nothrow);
+        if (idle_ec) break;
+        buffer.commit(got);
+      }
+      first_request = false;
+      beast::get_lowest_layer(stream).expires_after(limits.header_timeout);
+      auto [read_ec, n] = co_await http::async_read_header(stream, buffer, parser, nothrow);
+      if (!read_ec && !parser.is_done()) {
+        beast::get_lowest_layer(stream).expires_after(limits.idle_timeout);
+        auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, nothrow);
+        read_ec = body_ec;
+      }
       if (read_ec == http::error::end_of_stream || read_ec == net::ssl::error::stream_truncated) break;
       if (read_ec) {
         if (read_ec == http::error::body_limit) {

@@ -18,7 +18,10 @@
 #include <xercesc/util/XMLUni.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -126,11 +129,13 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
     return p.empty() ? "/" : p;
   }
 
+  // Every error here is in the document: one Xerces reports before it has read a line
+  // (an undecodable first line, say) is located at its start, never at line 0.
   void fail(std::string rule, std::string message, int line, int column) {
     if (first_error) return;
     Error e = Error::make(std::move(rule), std::move(message), path());
-    e.line = line;
-    e.column = column;
+    e.line = std::max(line, 1);
+    e.column = std::max(column, 1);
     first_error = std::move(e);
   }
 
@@ -204,6 +209,38 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
   std::vector<Element*> stack_;
   const x::Locator* locator_ = nullptr;
 };
+
+// Xerces decodes ahead of the parser and reports a bad byte at the parser's position, often
+// line 1. A document in UTF-8 (no BOM for another encoding, no other encoding declared) is
+// checked here instead, so the refusal points at the byte itself.
+std::optional<Error> invalid_utf8_position(std::string_view document) {
+  const auto starts = [&](std::string_view prefix) { return document.substr(0, prefix.size()) == prefix; };
+  if (starts("\xFE\xFF") || starts("\xFF\xFE") || document.substr(0, 4).find('\0') != std::string_view::npos)
+    return std::nullopt;  // UTF-16 or UTF-32, with or without a byte order mark
+  if (starts("<?xml")) {
+    const std::string_view declaration = document.substr(0, document.find("?>"));
+    const auto at = declaration.find("encoding");
+    if (at != std::string_view::npos) {
+      const auto quote = declaration.find_first_of("\"'", at);
+      std::string name;
+      for (std::size_t i = quote == std::string_view::npos ? declaration.size() : quote + 1;
+           i < declaration.size() && declaration[i] != '"' && declaration[i] != '\''; ++i)
+        name += static_cast<char>(std::tolower(static_cast<unsigned char>(declaration[i])));
+      if (name != "utf-8" && name != "utf8") return std::nullopt;  // Xerces decodes the others
+    }
+  } else if (!starts("<") && !starts("\xEF\xBB\xBF") && !starts(" ") && !starts("\n") && !starts("\r") && !starts("\t")) {
+    return std::nullopt;  // not recognisably UTF-8 XML: Xerces reports what it is
+  }
+  std::size_t offset = 0;
+  if (is_valid_utf8(document, &offset)) return std::nullopt;
+  const auto [line, column] = line_column_at(document, offset);
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(document[offset]));
+  Error e = Error::make("well-formed", std::string("not valid UTF-8: byte ") + byte + " does not continue a character", "/");
+  e.line = line;
+  e.column = column;
+  return e;
+}
 
 std::atomic<std::uint64_t> next_set_id{1};
 std::atomic<std::size_t> default_max_bytes{Limits{}.max_bytes};
@@ -301,6 +338,7 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
                                    std::to_string(limits.max_bytes));
   }
   if (document.empty()) return Error::make("well-formed", "document is empty");
+  if (auto bad = invalid_utf8_position(document)) return *bad;
 
   thread_local std::unordered_map<std::uint64_t, CachedParser> parsers;
   CachedParser& p = parsers[impl_->id];
@@ -326,7 +364,8 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
     p.reader->parse(input);
   } catch (const x::SAXException&) {
   } catch (const x::XMLException& e) {
-    b.fail("well-formed", utf8(e.getMessage()), static_cast<int>(e.getSrcLine()), 0);
+    // getSrcLine() is a line of Xerces' own source code, not of the document.
+    b.fail("well-formed", utf8(e.getMessage()), b.line(), b.column());
   } catch (const x::OutOfMemoryException&) {
     b.fail("size", "document too large to parse", 0, 0);
   }
@@ -483,6 +522,19 @@ bool is_valid_utf8(std::string_view text, std::size_t* bad_offset) {
         (cp >= 0xD800 && cp <= 0xDFFF))
       return bad();
     i += len;
+  }
+  return true;
+}
+
+bool is_xml_text(std::string_view text, std::size_t* bad_offset) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool control = s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r';
+    const bool non_character = s[i] == 0xEF && i + 2 < text.size() && s[i + 1] == 0xBF && (s[i + 2] == 0xBE || s[i + 2] == 0xBF);
+    if (control || non_character) {
+      if (bad_offset) *bad_offset = i;
+      return false;
+    }
   }
   return true;
 }

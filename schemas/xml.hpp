@@ -103,4 +103,9 @@ std::pair<int, int> line_column_at(std::string_view text, std::size_t offset);
 // True when `text` is valid UTF-8 (no overlongs, no surrogates, max U+10FFFF).
 bool is_valid_utf8(std::string_view text, std::size_t* bad_offset = nullptr);
 
+// True when valid UTF-8 `text` holds only characters XML 1.0 allows (no control characters
+// but tab, LF and CR; no U+FFFE or U+FFFF): what a JSON string must hold to be carried into
+// an XML format.
+bool is_xml_text(std::string_view text, std::size_t* bad_offset = nullptr);
+
 }  // namespace deit::xml

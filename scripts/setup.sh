@@ -9,6 +9,7 @@ packages=(
   libssl-dev libxerces-c-dev libzmq3-dev cppzmq-dev libspdlog-dev libfmt-dev
   libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libproj-dev proj-data
   python3 curl
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

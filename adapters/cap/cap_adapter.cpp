@@ -63,6 +63,33 @@ std::string agency_id_from(std::string_view text) {
   return id.empty() ? std::string("unknown-sender") : id;
 }
 
+// CAP addresses: space-separated, a quoted one may hold spaces. Each must be an agency id,
+// the only thing the hub can route to and every other format can carry.
+Result<std::vector<std::string>> read_addresses(const xml::Element& addresses) {
+  std::vector<std::string> out;
+  std::string_view rest = addresses.text;
+  while (!rest.empty()) {
+    while (rest.starts_with(' ')) rest.remove_prefix(1);
+    if (rest.empty()) break;
+    std::size_t end;
+    std::string_view address;
+    if (rest.front() == '"') {
+      end = rest.find('"', 1);
+      address = rest.substr(1, end == std::string_view::npos ? end : end - 1);
+      end = end == std::string_view::npos ? rest.size() : end + 1;
+    } else {
+      end = std::min(rest.find(' '), rest.size());
+      address = rest.substr(0, end);
+    }
+    if (!is_agency_id(address))
+      return error_at(addresses, "alert/addresses", "type",
+                      "address '" + std::string(address) + "' is not an agency id (1-64 of a-z, 0-9 and '-')");
+    out.emplace_back(address);
+    rest.remove_prefix(end);
+  }
+  return out;
+}
+
 void parameter(xml::Writer& w, std::string_view name, std::string_view value) {
   w.open("parameter");
   w.leaf("valueName", name);
@@ -208,6 +235,14 @@ Result<Decoded> read_alert(const xml::Element& root) {
     add_finding(findings, "alert/" + field, "not-carried", std::move(message));
   };
 
+  // CAP 1.2 says an identifier has no spaces; the schema does not check it, and every other
+  // format needs it.
+  for (const char* name : {"identifier", "incidents"}) {
+    const xml::Element* e = root.child(name);
+    if (e && !is_identifier(e->text))
+      return error_at(*e, std::string("alert/") + name, "type",
+                      "'" + e->text + "' is not an identifier (1-128 characters, no white space)");
+  }
   m.message_id = std::string(root.child_text("identifier"));
   // A CAP sender is an address ("hsas@dhs.gov"); the hub's formats need an agency id. The hub
   // replaces it with the authenticated agency anyway, so keep a recognisable id and say so.
@@ -237,21 +272,8 @@ Result<Decoded> read_alert(const xml::Element& root) {
   }
   const std::string_view scope = root.child_text("scope");
   if (const auto* a = root.child("addresses")) {
-    std::string_view rest = a->text;
-    while (!rest.empty()) {
-      while (rest.starts_with(' ')) rest.remove_prefix(1);
-      if (rest.empty()) break;
-      std::size_t end;
-      if (rest.front() == '"') {
-        end = rest.find('"', 1);
-        m.receiving_agencies.emplace_back(rest.substr(1, end == std::string_view::npos ? end : end - 1));
-        end = end == std::string_view::npos ? rest.size() : end + 1;
-      } else {
-        end = std::min(rest.find(' '), rest.size());
-        m.receiving_agencies.emplace_back(rest.substr(0, end));
-      }
-      rest.remove_prefix(end);
-    }
+    DEIT_ASSIGN_OR_RETURN(receivers, read_addresses(*a));
+    m.receiving_agencies = std::move(receivers);
   }
   if (const auto* r = root.child("restriction"); r && !r->text.starts_with("Emergency services partners of the DEIT Hub"))
     note("restriction", "restriction '" + r->text + "' (scope " + std::string(scope) + ")");

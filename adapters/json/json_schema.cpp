@@ -6,6 +6,7 @@
 #include <optional>
 #include <regex>
 
+#include "hub/model/incident.hpp"
 #include "schemas/xml.hpp"
 
 namespace deit::json {
@@ -13,6 +14,8 @@ namespace deit::json {
 namespace bj = boost::json;
 
 namespace {
+
+constexpr std::size_t kMaxPatternInput = 4096;
 
 enum TypeBit : unsigned {
   kObject = 1,
@@ -291,6 +294,7 @@ struct Schema::Node {
   std::optional<std::size_t> min_length, max_length, min_items, max_items;
   std::optional<std::regex> pattern;
   std::string pattern_text;
+  bool date_time = false;  // "format": "date-time", checked by model::is_timestamp
   std::optional<std::size_t> items;
 };
 
@@ -373,6 +377,10 @@ struct Compiler {
         } catch (const std::regex_error& e) {
           return fail(at, std::string("pattern does not compile: ") + e.what());
         }
+      } else if (key == "format") {
+        if (!value.is_string() || value.get_string() != "date-time")
+          return fail(at, "only the format \"date-time\" is supported");
+        node.date_time = true;
       } else if (key == "items") {
         auto child = compile(value, at);
         if (!child) return child.error();
@@ -431,6 +439,10 @@ struct Validator {
     if (v.is_string()) {
       const auto s = v.get_string();
       const std::string_view sv(s.data(), s.size());
+      // Every string may be translated into an XML format, which cannot carry these.
+      if (std::size_t bad = 0; !xml::is_xml_text(sv, &bad))
+        return fail("characters", "character " + std::to_string(bad + 1) +
+                                      " of the string is a control character or non-character that XML cannot carry");
       const std::size_t length = utf8_length(sv);
       if (node.max_length && length > *node.max_length)
         return fail("maxLength", std::to_string(length) + " characters; at most " + std::to_string(*node.max_length) +
@@ -438,8 +450,15 @@ struct Validator {
       if (node.min_length && length < *node.min_length)
         return fail("minLength", std::to_string(length) + " characters; at least " + std::to_string(*node.min_length) +
                                      " required");
+      // std::regex recurses once per character matched, so a long string can overflow the
+      // stack: a pattern is only tried on strings of reasonable length.
+      if (node.pattern && sv.size() > kMaxPatternInput)
+        return fail("pattern", std::to_string(sv.size()) + " bytes is too long to match " + node.pattern_text +
+                                   " (at most " + std::to_string(kMaxPatternInput) + ")");
       if (node.pattern && !std::regex_search(sv.begin(), sv.end(), *node.pattern))
         return fail("pattern", "\"" + std::string(sv) + "\" does not match " + node.pattern_text);
+      if (node.date_time && !model::is_timestamp(sv))
+        return fail("format", "\"" + std::string(sv) + "\" is not a date and time (RFC 3339, every field in range)");
     }
     if (v.is_array()) {
       const auto& a = v.get_array();

@@ -4,9 +4,12 @@
 //
 // Supports the subset of JSON Schema (draft 2020-12 semantics) the hub's schemas use:
 // type, required, properties, additionalProperties (boolean), enum, const, minimum, maximum,
-// minLength, maxLength, pattern (ECMAScript, unanchored), items, minItems, maxItems, plus the
-// annotations $schema, $id, $comment, title, description, default, examples. A schema using
+// minLength, maxLength, pattern (ECMAScript, unanchored; refused for strings over 4096
+// bytes, which std::regex cannot match without deep recursion), format "date-time"
+// (model::is_timestamp), items, minItems, maxItems, plus the annotations $schema, $id, $comment, title, description, default, examples. A schema using
 // any other keyword is refused when it is compiled, so nothing is silently left unchecked.
+// Beyond JSON Schema, every string must hold only characters XML 1.0 allows (rule
+// "characters"): the hub translates JSON into XML formats, which cannot carry the others.
 //
 // Positions: Boost.JSON does not report where values are, so on an error the validator walks
 // the original text along the JSON pointer (a small scanner over text already known to be

@@ -253,6 +253,11 @@ Result<std::optional<T>> ext_value(const ExtensionValues& ext, const std::string
   return std::optional<T>(*parsed);
 }
 
+std::optional<std::string> parse_timestamp(std::string_view s) {
+  if (!is_timestamp(s)) return std::nullopt;
+  return std::string(s);
+}
+
 std::optional<int> parse_int(std::string_view s) {
   int v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -324,7 +329,9 @@ Result<Decoded> read_message(const xml::Element& root) {
   m.shared_reference = ext.get("message/shared_reference");
   DEIT_ASSIGN_OR_RETURN(reason, ext_value<TransferReason>(ext, "message/reason", parse_transfer_reason));
   m.reason = reason.value_or(TransferReason::assistance_request);
-  m.call_received = ext.get("message/call_received");
+  // An extension is free text; the other formats need a real instant here.
+  DEIT_ASSIGN_OR_RETURN(call_received, ext_value<std::string>(ext, "message/call_received", parse_timestamp));
+  m.call_received = call_received.value_or(std::string());
   DEIT_ASSIGN_OR_RETURN(marking, ext_value<ProtectiveMarking>(ext, "message/marking", parse_protective_marking));
   // Without a marking, assume the stricter one: MAIT incidents carry personal data.
   m.marking = marking.value_or(ProtectiveMarking::official_sensitive);

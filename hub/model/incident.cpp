@@ -85,4 +85,63 @@ std::optional<ProtectiveMarking> parse_protective_marking(std::string_view s) { 
 std::optional<CallerRole> parse_caller_role(std::string_view s) { return parse_name(kCallerRoles, s); }
 std::optional<LocationSource> parse_location_source(std::string_view s) { return parse_name(kSources, s); }
 
+bool is_agency_id(std::string_view text) {
+  if (text.empty() || text.size() > 64 || text.front() == '-') return false;
+  for (char c : text)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
+
+bool is_identifier(std::string_view text) {
+  std::size_t characters = 0;
+  for (unsigned char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return false;
+    if ((c & 0xC0) != 0x80) ++characters;  // count UTF-8 lead bytes
+  }
+  return characters >= 1 && characters <= 128;
+}
+
+bool is_timestamp(std::string_view t) {
+  // YYYY-MM-DDThh:mm:ss[.f+](Z|+hh:mm|-hh:mm)
+  auto digits = [&](std::size_t at, std::size_t n, int* out) {
+    if (at + n > t.size()) return false;
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      v = v * 10 + (t[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int year, month, day, hour, minute, second;
+  if (!digits(0, 4, &year) || t.size() < 20 || t[4] != '-' || !digits(5, 2, &month) || t[7] != '-' ||
+      !digits(8, 2, &day) || t[10] != 'T' || !digits(11, 2, &hour) || t[13] != ':' || !digits(14, 2, &minute) ||
+      t[16] != ':' || !digits(17, 2, &second))
+    return false;
+  std::size_t at = 19;
+  bool fraction_is_zero = true;
+  if (t[at] == '.') {
+    const std::size_t start = ++at;
+    while (at < t.size() && t[at] >= '0' && t[at] <= '9') fraction_is_zero = fraction_is_zero && t[at++] == '0';
+    if (at == start) return false;
+  }
+  if (at < t.size() && t[at] == 'Z') {
+    ++at;
+  } else if (at < t.size() && (t[at] == '+' || t[at] == '-')) {
+    int oh, om;
+    if (!digits(at + 1, 2, &oh) || at + 3 >= t.size() || t[at + 3] != ':' || !digits(at + 4, 2, &om)) return false;
+    if (oh > 14 || om > 59 || (oh == 14 && om != 0)) return false;
+    at += 6;
+  } else {
+    return false;
+  }
+  if (at != t.size()) return false;
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (year == 0 || month < 1 || month > 12 || day < 1 || day > kDays[month - 1] || (month == 2 && day == 29 && !leap))
+    return false;
+  if (hour == 24) return minute == 0 && second == 0 && fraction_is_zero;
+  return hour <= 23 && minute <= 59 && second <= 60;
+}
+
 }  // namespace deit::model

@@ -43,6 +43,17 @@ std::optional<ProtectiveMarking> parse_protective_marking(std::string_view);
 std::optional<CallerRole> parse_caller_role(std::string_view);
 std::optional<LocationSource> parse_location_source(std::string_view);
 
+// The shapes every format shares, for decoders whose own schema is looser (CAP addresses,
+// MAIT extensions, JSON): a value that passes these passes every format's schema.
+// An agency id: 1-64 of a-z, 0-9 and '-', not starting with '-'.
+bool is_agency_id(std::string_view text);
+// A message id or reference: 1-128 characters, none of them white space.
+bool is_identifier(std::string_view text);
+// An instant as RFC 3339 writes it and xs:dateTime accepts it: "2026-11-23T08:15:02Z",
+// optional fraction, offset Z or +hh:mm / -hh:mm (at most 14:00); every field in range
+// (no 30 February, no minute 60; a leap second and 24:00:00 as XML Schema allows).
+bool is_timestamp(std::string_view text);
+
 // A code as one service writes it: scheme ("nsir", "irs", "ampds", a force's local list),
 // the code, and its text. Unknown codes are carried as they came.
 struct Code {

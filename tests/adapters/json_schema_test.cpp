@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hub/model/incident.hpp"
+
 using namespace deit;
 
 namespace {
@@ -81,4 +83,36 @@ TEST(JsonSchema, ParseErrorsAreLocated) {
   r = json::parse("{\"a\":\"\xff\"}");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("UTF-8"), std::string::npos);
+}
+
+TEST(JsonSchema, DateTimeFormatChecksEveryField) {
+  // Found by fuzzing (fuzz_adapter_ambulance): the pattern alone let "2026-11-46T08:14:05Z"
+  // through, and the translation into every XML format then failed its schema.
+  auto s = json::Schema::compile(R"({"type":"string","format":"date-time"})", "t.json");
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  for (const char* ok : {"\"2026-11-23T08:14:05Z\"", "\"2024-02-29T23:59:60.5+01:00\"", "\"2026-11-23T24:00:00-14:00\""})
+    EXPECT_TRUE((*s)->parse_and_validate(ok).ok()) << ok;
+  for (const char* bad : {"\"2026-11-46T08:14:05Z\"", "\"2023-02-29T08:14:05Z\"", "\"2026-13-01T08:14:05Z\"",
+                          "\"0000-01-01T00:00:00Z\"", "\"2026-11-23T24:00:01Z\"", "\"2026-11-23T08:60:00Z\"",
+                          "\"2026-11-23T08:14:05+14:30\"", "\"2026-11-23T08:14:05\"", "\"2026-11-23T08:14:05.Z\""}) {
+    auto r = (*s)->parse_and_validate(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("format"), std::string::npos) << r.error().describe();
+  }
+  EXPECT_FALSE(json::Schema::compile(R"({"type":"string","format":"email"})", "t.json").ok());
+  EXPECT_TRUE(model::is_agency_id("hertfordshire-fire"));
+  EXPECT_FALSE(model::is_agency_id("he+tfordshire-fire"));
+  EXPECT_FALSE(model::is_agency_id("-fire"));
+  EXPECT_FALSE(model::is_agency_id(std::string(65, 'a')));
+}
+
+TEST(JsonSchema, LongStringsNeverReachTheRegexEngine) {
+  // Found while fuzzing the ambulance decoder: std::regex recurses once per character, so
+  // a 100 KB date-time fraction overflowed the stack and killed the process.
+  auto s = json::Schema::compile(R"({"type":"string","pattern":"^\\d+$"})", "t.json");
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  auto r = (*s)->parse_and_validate("\"" + std::string(200000, '1') + "\"");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("too long"), std::string::npos) << r.error().describe();
+  EXPECT_TRUE((*s)->parse_and_validate("\"" + std::string(4096, '1') + "\"").ok());
 }

@@ -130,3 +130,70 @@ TEST(Malformed, CapSentWithoutOffsetIsRefusedByTheOfficialSchema) {
   const int line = replace_first(doc, "<sent>2026-11-23T08:15:02+00:00</sent>", "<sent>2026-11-23T08:15:02Z</sent>");
   expect_error(adapter("cap").decode(doc), "schema", "/alert/sent", line);
 }
+
+// ---- found by fuzzing (tests/fuzz); the inputs are also in tests/fuzz/corpus ----
+
+TEST(Malformed, UndecodableFirstLineIsLocatedAtTheStart) {
+  // A declaration Xerces cannot decode was refused without any line (and the code used
+  // XMLException::getSrcLine, a line of Xerces' own source, for the document's).
+  const std::string doc = "<?xml version=b1\x9e.0\" enco<lm?x version=\"1.0\" eding=\"?";
+  for (const char* format : {"deit", "police", "fire", "mait"}) {
+    auto d = adapter(format).decode(doc);
+    ASSERT_FALSE(d.ok()) << format;
+    EXPECT_EQ(d.error().rule, "well-formed") << d.error().describe();
+    EXPECT_EQ(d.error().line, 1) << d.error().describe();
+    EXPECT_GT(d.error().column, 0) << d.error().describe();
+  }
+}
+
+TEST(Malformed, AmbulanceImpossibleDateIsRefusedNotTranslated) {
+  std::string doc = golden("rtc-injury.ambulance.json");
+  const int line = replace_first(doc, "\"callReceived\": \"2026-11-23", "\"callReceived\": \"2026-11-46");
+  auto d = adapter("ambulance").decode(doc);
+  expect_error(d, "schema", "/callReceived", line);
+  EXPECT_NE(d.error().message.find("format"), std::string::npos) << d.error().describe();
+}
+
+TEST(Malformed, AmbulanceHugeTimestampDoesNotOverflowTheStack) {
+  std::string doc = golden("rtc-injury.ambulance.json");
+  const int line = replace_first(doc, "\"callReceived\": \"2026-11-23T08:14:05Z\"",
+                                 "\"callReceived\": \"2026-11-23T08:14:05." + std::string(100000, '1') + "Z\"");
+  auto d = adapter("ambulance").decode(doc);
+  expect_error(d, "schema", "/callReceived", line);
+}
+
+TEST(Malformed, CapAddressMustBeAnAgencyId) {
+  std::string doc = golden("rtc-injury.cap.xml");
+  const int line = replace_first(doc, "<addresses>hertfordshire-fire", "<addresses>he+tfordshire-fire");
+  auto d = adapter("cap").decode(doc);
+  expect_error(d, "type", "alert/addresses", line);
+  EXPECT_NE(d.error().message.find("he+tfordshire-fire"), std::string::npos);
+}
+
+TEST(Malformed, MaitExtensionTimeMustBeATimestamp) {
+  std::string doc = golden("rtc-injury.mait.xml");
+  const auto at = doc.find("name=\"message/call_received\">");
+  ASSERT_NE(at, std::string::npos);
+  const auto value = doc.find('>', at) + 1;
+  doc.replace(value, doc.find('<', value) - value, "2026-11-23T081:4:05Z");
+  const int line = 1 + static_cast<int>(std::count(doc.begin(), doc.begin() + static_cast<long>(at), '\n'));
+  expect_error(adapter("mait").decode(doc), "extension", "message/call_received", line);
+}
+
+TEST(Malformed, InvalidUtf8IsLocatedAtTheByte) {
+  // Found by the hostile-input end-to-end test: Xerces decodes ahead of the parser and put
+  // a bad byte on line 1, wherever it was.
+  std::string doc = golden("rtc-injury.police.xml");
+  const int line = replace_first(doc, "<contactGrade>", "<contactGrade>\xC3\x28");
+  auto d = adapter("police").decode(doc);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "well-formed") << d.error().describe();
+  EXPECT_EQ(d.error().line, line) << d.error().describe();
+  EXPECT_GT(d.error().column, 14) << d.error().describe();
+  // Another declared encoding is left to Xerces to decode.
+  std::string latin1 = doc;
+  replace_first(latin1, "encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
+  auto l = adapter("police").decode(latin1);
+  ASSERT_FALSE(l.ok());  // decodes, then the schema refuses the grade
+  EXPECT_EQ(l.error().rule, "schema") << l.error().describe();
+}

@@ -82,5 +82,21 @@ TEST(Aml, MissingOptionalFieldsAreTolerated) {
   EXPECT_FALSE(r->declared_length.has_value());
 }
 
+TEST(Aml, RadiusAndTimeMustBeRealValues) {
+  // Found by fuzzing (fuzz_gazetteer_aml): from_chars reads "nan" and "inf", and the day
+  // check let 29 February through in every year.
+  for (const char* radius : {"nan", "inf", "-inf", "infinity"}) {
+    auto r = parse_aml(std::string("A\"ML=1;lt=+51.5;lg=-0.1;pm=G;rd=") + radius);
+    ASSERT_FALSE(r.ok()) << radius;
+    EXPECT_EQ(r.error().field, "rd");
+  }
+  auto not_leap = parse_aml("A\"ML=1;lt=+51.5;lg=-0.1;rd=10;top=20230229120000;pm=G");
+  ASSERT_FALSE(not_leap.ok());
+  EXPECT_EQ(not_leap.error().field, "top");
+  auto leap = parse_aml("A\"ML=1;lt=+51.5;lg=-0.1;rd=10;top=20240229120000;pm=G");
+  ASSERT_TRUE(leap.ok()) << leap.error().describe();
+  EXPECT_EQ(leap->time_of_positioning, "2024-02-29T12:00:00Z");
+}
+
 }  // namespace
 }  // namespace deit::gazetteer

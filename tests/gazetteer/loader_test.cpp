@@ -190,5 +190,66 @@ TEST(Loaders, MissingFileIsAnError) {
   EXPECT_FALSE(load_abp_gml("/nonexistent/abp.gml", r, stats).ok());
 }
 
+TEST(GmlLoader, RefusesDoctypeSoEntitiesNeverExpand) {
+  // Found by fuzzing (fuzz_gazetteer_abp_gml): a "billion laughs" DOCTYPE ran the loader
+  // out of time and memory before a single record was read.
+  std::string laughs = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n";
+  for (int i = 1; i <= 9; ++i) {
+    laughs += " <!ENTITY lol" + std::to_string(i) + " \"";
+    for (int k = 0; k < 10; ++k) laughs += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
+    laughs += "\">\n";
+  }
+  laughs += "]>\n<abpr:FeatureCollection xmlns:abpr=\"http://namespaces.geoplace.co.uk/addressbasepremium/2.0\">"
+            "<abpr:Street><abpr:usrn>&lol9;</abpr:usrn></abpr:Street></abpr:FeatureCollection>\n";
+  Recorder r;
+  LoadStats stats;
+  ASSERT_TRUE(load_abp_gml_data(laughs, "laughs.gml", r, stats).ok());
+  EXPECT_TRUE(r.streets.empty());
+  ASSERT_EQ(stats.problems.size(), 1u);
+  EXPECT_EQ(stats.problems[0].field, "DOCTYPE");
+  EXPECT_EQ(stats.problems[0].line, 2);
+}
+
+TEST(GmlLoader, RecordsWithoutTheirKeyAreSkippedAsInCsv) {
+  // Found by fuzzing: the CSV loader requires the USRN or UPRN of every record; the GML
+  // loader passed streets, delivery points, classifications and organisations without one.
+  const std::string gml =
+      "<abpr:FeatureCollection xmlns:abpr=\"http://namespaces.geoplace.co.uk/addressbasepremium/2.0\">\n"
+      "<abpr:Street><abpr:recordType>1</abpr:recordType></abpr:Street>\n"
+      "<abpr:DeliveryPointAddress><abpr:udprn>5</abpr:udprn></abpr:DeliveryPointAddress>\n"
+      "<abpr:Classification><abpr:classificationCode>RD04</abpr:classificationCode></abpr:Classification>\n"
+      "<abpr:Organisation><abpr:organisation>X</abpr:organisation></abpr:Organisation>\n"
+      "</abpr:FeatureCollection>\n";
+  Recorder r;
+  LoadStats stats;
+  ASSERT_TRUE(load_abp_gml_data(gml, "keyless.gml", r, stats).ok());
+  EXPECT_TRUE(r.streets.empty());
+  EXPECT_TRUE(r.classes.empty());
+  EXPECT_TRUE(r.orgs.empty());
+  EXPECT_EQ(stats.skipped, 4u);
+  EXPECT_EQ(stats.records, 0u);
+}
+
+TEST(Loaders, InMemoryEntryPointsReadTheSameAsFiles) {
+  TempDir dir;
+  const std::string csv = testing::kSimpleCsv;
+  Recorder from_file, from_memory;
+  LoadStats file_stats, memory_stats;
+  ASSERT_TRUE(load_simple_csv(dir.file("a.csv", csv), from_file, file_stats).ok());
+  ASSERT_TRUE(load_simple_csv_data(csv, "a.csv", from_memory, memory_stats).ok());
+  EXPECT_EQ(from_memory.lpis, from_file.lpis);
+  EXPECT_EQ(from_memory.pao_texts, from_file.pao_texts);
+  EXPECT_EQ(memory_stats.records, file_stats.records);
+  Recorder abp;
+  LoadStats abp_stats;
+  ASSERT_TRUE(load_abp_csv_data(kAbp, "abp.csv", abp, abp_stats).ok());
+  EXPECT_EQ(abp.blpus, (std::vector<std::uint64_t>{100, 102}));
+  EXPECT_EQ(abp_stats.skipped, 5u);
+  EXPECT_NE(abp_stats.problems[0].message.find("abp.csv:6"), std::string::npos);
+  Recorder open_uprn;
+  LoadStats open_stats;
+  EXPECT_FALSE(load_open_uprn_csv_data("", "empty.csv", open_uprn, open_stats).ok());  // no header row
+}
+
 }  // namespace
 }  // namespace deit::gazetteer

@@ -120,6 +120,27 @@ TEST_F(MatcherTest, AmbiguityAndNonsenseLowerConfidence) {
   }
 }
 
+TEST_F(MatcherTest, AmbiguousCandidatesStayBestFirst) {
+  // Found by fuzzing (fuzz_gazetteer_match): "AL1 3EX" ties 12 and 12A High Street at the
+  // top; lowering only the tied ones put the flats of number 12 above them.
+  auto hits = gaz_->match("AL1 3EX", 5);
+  ASSERT_GE(hits.size(), 3u);
+  EXPECT_NE(hits[0].explanation.find("ambiguous"), std::string::npos);
+  for (std::size_t i = 1; i < hits.size(); ++i)
+    EXPECT_GE(hits[i - 1].confidence, hits[i].confidence) << i << ": " << hits[i].explanation;
+}
+
+TEST_F(MatcherTest, CanonicalNamesAreAFixedPoint) {
+  // Found by fuzzing (fuzz_gazetteer_address_text): "12- 14" joined after letters but
+  // "12-14" did not, so canonicalising a canonical name changed it.
+  for (const char* name : {"gree12- 14 the gn", "12- 14 the green", "12A- 14", "2/ 12 acacia ave"}) {
+    const std::string once = text::canonical_name(name);
+    EXPECT_EQ(text::canonical_name(once), once) << name;
+  }
+  EXPECT_EQ(text::tokenize("12A- 14"), (std::vector<std::string>{"12A-14"}));
+  EXPECT_EQ(text::tokenize("GREE12- 14"), (std::vector<std::string>{"GREE12", "14"}));
+}
+
 TEST_F(MatcherTest, VerifyFlagsButNeverRefuses) {
   LocationInput good;
   good.text = "flat 2 12 high st st albans al1 3ex";

@@ -42,5 +42,17 @@ TEST(Postcode, RejectsMalformedWithAReason) {
   EXPECT_FALSE(is_valid_full_postcode("EC1A"));
 }
 
+TEST(Postcode, SurroundingWhiteSpaceChangesNothing) {
+  // Found by fuzzing (fuzz_gazetteer_postcode): a trailing space was taken for the space
+  // between outward and inward codes, so "AL1 " was refused while "AL1" parsed.
+  for (const char* text : {"AL1 ", " AL1\t", "AL1 3 ", "al1 3ex  ", "\nAL1 3EX\n"}) {
+    auto r = parse_postcode(text);
+    ASSERT_TRUE(r.ok()) << "'" << text << "': " << r.error().describe();
+  }
+  EXPECT_EQ(parse_postcode("AL1 ")->kind, Postcode::Kind::outward);
+  EXPECT_EQ(parse_postcode("AL1 3 ")->normalised(), "AL1 3");
+  EXPECT_EQ(parse_postcode(" al13ex ")->normalised(), "AL1 3EX");
+}
+
 }  // namespace
 }  // namespace deit::gazetteer
