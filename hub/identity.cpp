@@ -1,5 +1,7 @@
 #include "hub/identity.hpp"
 
+#include "hub/pki.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -42,19 +44,6 @@ std::string subject_common_name(const X509* cert) {
   return cn;
 }
 
-std::string fingerprint(const X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
-  return out;
-}
-
 // What a claim names, for messages: "cn:x", "san:DNS:x", "sha256:...".
 std::string shared_value(const CertificateMatch& a, const CertificateMatch& b) {
   if (!a.sha256.empty() && a.sha256 == b.sha256) return "sha256:" + a.sha256;
@@ -71,7 +60,7 @@ PeerCertificate read_peer_certificate(const x509_st* cert) {
   PeerCertificate out;
   if (!cert) return out;
   out.subject_cn = subject_common_name(cert);
-  out.sha256 = fingerprint(cert);
+  out.sha256 = pki::sha256_fingerprint(cert);
   auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (!names) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {

@@ -193,12 +193,10 @@ Status write_crl(const std::string& dir, const std::vector<std::string>& revoked
                    [&](FILE* f) { return PEM_write_X509_CRL(f, crl.get()); });
 }
 
-Result<std::string> fingerprint_file(const std::string& pem_path) {
-  auto cert = read_cert(pem_path);
-  if (!cert) return cert.error();
+std::string sha256_fingerprint(const X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  X509_digest(cert->get(), EVP_sha256(), md, &len);
+  if (!cert || X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
   static const char* hex = "0123456789abcdef";
   std::string out;
   for (unsigned i = 0; i < len; ++i) {
@@ -206,6 +204,12 @@ Result<std::string> fingerprint_file(const std::string& pem_path) {
     out.push_back(hex[md[i] & 15]);
   }
   return out;
+}
+
+Result<std::string> fingerprint_file(const std::string& pem_path) {
+  auto cert = read_cert(pem_path);
+  if (!cert) return cert.error();
+  return sha256_fingerprint(cert->get());
 }
 
 }  // namespace deit::hub::pki

@@ -9,7 +9,13 @@
 
 #include "hub/model/result.hpp"
 
+typedef struct x509_st X509;  // OpenSSL's certificate
+
 namespace deit::hub::pki {
+
+// SHA-256 fingerprint of a certificate (its DER form), lower-case hex without colons; the
+// form agency configuration uses. Empty on failure.
+std::string sha256_fingerprint(const X509* cert);
 
 struct Paths {
   std::string ca_cert, ca_key;

@@ -21,6 +21,7 @@
 #include "gazetteer/json.hpp"
 #include "hub/api_json.hpp"
 #include "hub/audit_api.hpp"
+#include "hub/pki.hpp"
 #include "hub/url.hpp"
 
 namespace deit::hub {
@@ -166,19 +167,6 @@ std::vector<std::string_view> path_segments(std::string_view target) {
   return out;
 }
 
-std::string sha256_fingerprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  X509_digest(cert, EVP_sha256(), md, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string fp;
-  for (unsigned i = 0; i < len; ++i) {
-    fp.push_back(hex[md[i] >> 4]);
-    fp.push_back(hex[md[i] & 15]);
-  }
-  return fp;
-}
-
 // Where the verify callback leaves why it refused a client certificate, for the session
 // to audit (the callback knows the certificate, the session knows the peer).
 int tls_refusal_index() {
@@ -229,7 +217,7 @@ Status load_tls(ssl::context& ctx, const TlsConfig& tls, bool server) {
           char leaf_subject[256] = {0};
           if (leaf) X509_NAME_oneline(X509_get_subject_name(leaf), leaf_subject, sizeof leaf_subject);
           refusal->subject = leaf_subject;
-          refusal->sha256 = leaf ? sha256_fingerprint(leaf) : std::string();
+          refusal->sha256 = leaf ? pki::sha256_fingerprint(leaf) : std::string();
           refusal->reason = X509_verify_cert_error_string(err);
           refusal->depth = X509_STORE_CTX_get_error_depth(store_ctx);
         }
