@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "hub/identity.hpp"
+#include "hub/links/link_config.hpp"
 #include "schemas/xml.hpp"
 
 namespace deit::hub {
@@ -23,6 +25,18 @@ std::string_view to_string(Role r) {
     case Role::administrator: return "administrator";
   }
   return "?";
+}
+
+std::optional<std::chrono::seconds> AcceptanceConfig::deadline(std::string_view grade, bool emergency) const {
+  std::optional<std::chrono::seconds> best;
+  auto consider = [&](std::string_view key) {
+    auto it = by_grade.find(key);
+    if (it != by_grade.end() && (!best || it->second < *best)) best = it->second;
+  };
+  if (!grade.empty()) consider(grade);
+  if (emergency) consider("emergency");  // the stricter of the two
+  if (!best) best = otherwise;
+  return best;
 }
 
 const Agency* Config::find_agency(std::string_view id) const {
@@ -109,7 +123,7 @@ Result<Role> parse_role(std::string_view s, const std::string& field) {
 
 Result<CertificateMatch> parse_certificate(const json::value& v, const std::string& path) {
   if (!v.is_object()) return Error::make("config", "must be an object", path);
-  Reader r(v.as_object(), path, {"subject_cn", "sha256", "roles"});
+  Reader r(v.as_object(), path, {"subject_cn", "sha256", "san", "roles"});
   DEIT_CHECK(r.check_keys());
   CertificateMatch m;
   DEIT_CHECK(r.string("subject_cn", m.subject_cn));
@@ -123,8 +137,14 @@ Result<CertificateMatch> parse_certificate(const json::value& v, const std::stri
   }
   if (!hex.empty() && hex.size() != 64) return Error::make("config", "must be 32 bytes (64 hex digits)", r.at("sha256"));
   m.sha256 = hex;
-  if (m.subject_cn.empty() && m.sha256.empty())
-    return Error::make("config", "needs subject_cn or sha256", path);
+  DEIT_CHECK(r.string("san", m.san));
+  if (!m.san.empty()) {
+    auto san = normalise_san(m.san, r.at("san"));
+    if (!san) return san.error();
+    m.san = std::move(san).value();
+  }
+  if (m.subject_cn.empty() && m.sha256.empty() && m.san.empty())
+    return Error::make("config", "needs subject_cn, san or sha256", path);
   if (const json::value* roles = r.get("roles")) {
     if (!roles->is_array()) return Error::make("config", "must be an array", r.at("roles"));
     m.roles.clear();
@@ -142,7 +162,7 @@ Result<CertificateMatch> parse_certificate(const json::value& v, const std::stri
 
 Result<Agency> parse_agency(const json::value& v, const std::string& path) {
   if (!v.is_object()) return Error::make("config", "must be an object", path);
-  Reader r(v.as_object(), path, {"id", "name", "kind", "format", "delivery", "certificates"});
+  Reader r(v.as_object(), path, {"id", "name", "kind", "format", "delivery", "certificates", "link_keys"});
   DEIT_CHECK(r.check_keys());
   Agency a;
   DEIT_CHECK(r.string("id", a.id, true));
@@ -150,6 +170,8 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
       !std::all_of(a.id.begin(), a.id.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }) ||
       a.id.front() == '-')
     return Error::make("config", "'" + a.id + "' must be 1-64 characters of a-z, 0-9 and '-'", r.at("id"));
+  if (a.id.starts_with("responsible-"))
+    return Error::make("config", "ids starting 'responsible-' are reserved for routing by location", r.at("id"));
   DEIT_CHECK(r.string("name", a.name));
   if (a.name.empty()) a.name = a.id;
   std::string kind;
@@ -160,7 +182,7 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
   DEIT_CHECK(r.string("format", a.format));
   if (const json::value* d = r.get("delivery")) {
     if (!d->is_object()) return Error::make("config", "must be an object", r.at("delivery"));
-    Reader dr(d->as_object(), r.at("delivery"), {"mode", "endpoint"});
+    Reader dr(d->as_object(), r.at("delivery"), {"mode", "endpoint", "server_key"});
     DEIT_CHECK(dr.check_keys());
     std::string mode = "pull";
     DEIT_CHECK(dr.string("mode", mode));
@@ -168,10 +190,14 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
       a.delivery = DeliveryMode::pull;
     } else if (mode == "push") {
       a.delivery = DeliveryMode::push;
+    } else if (mode == "link") {
+      a.delivery = DeliveryMode::link;
     } else {
-      return Error::make("config", "'" + mode + "' is not one of pull, push", dr.at("mode"));
+      return Error::make("config", "'" + mode + "' is not one of pull, push, link", dr.at("mode"));
     }
     DEIT_CHECK(dr.string("endpoint", a.endpoint));
+    DEIT_CHECK(dr.string("server_key", a.server_key));
+    DEIT_CHECK(links::check_link_delivery(a, r.at("delivery")));
     if (a.delivery == DeliveryMode::push && a.endpoint.rfind("https://", 0) != 0)
       return Error::make("config", "push delivery needs an https:// endpoint", dr.at("endpoint"));
   }
@@ -183,7 +209,80 @@ Result<Agency> parse_agency(const json::value& v, const std::string& path) {
       a.certificates.push_back(std::move(m).value());
     }
   }
-  if (a.certificates.empty()) a.certificates.push_back(CertificateMatch{a.id, "", {Role::operator_role}});
+  if (const json::value* keys = r.get("link_keys")) DEIT_CHECK(links::parse_link_keys(*keys, r.at("link_keys"), a.link_keys));
+  if (a.certificates.empty()) a.certificates.push_back(CertificateMatch{a.id, "", "", {Role::operator_role}, true});
+  return a;
+}
+
+Status parse_string_list(Reader& r, std::string_view key, std::vector<std::string>& out) {
+  const json::value* v = r.get(key);
+  if (!v) return Status::success();
+  if (!v->is_array()) return Error::make("config", "must be an array of strings", r.at(key));
+  for (std::size_t i = 0; i < v->as_array().size(); ++i) {
+    const auto& e = v->as_array()[i];
+    if (!e.is_string()) return Error::make("config", "must be a string", r.at(key) + "[" + std::to_string(i) + "]");
+    out.emplace_back(e.as_string());
+  }
+  return Status::success();
+}
+
+Status parse_acceptance(const json::value& v, AcceptanceConfig& out) {
+  if (!v.is_object()) return Error::make("config", "must be an object of grade: seconds", "acceptance");
+  for (const auto& kv : v.as_object()) {
+    const std::string field = "acceptance." + std::string(kv.key());
+    if (!kv.value().is_int64() || kv.value().as_int64() < 1 || kv.value().as_int64() > 7 * 86'400)
+      return Error::make("config", "must be a whole number of seconds from 1 to 604800", field);
+    const std::chrono::seconds s(kv.value().as_int64());
+    if (kv.key() == "default") {
+      out.otherwise = s;
+    } else {
+      out.by_grade.emplace(std::string(kv.key()), s);
+    }
+  }
+  return Status::success();
+}
+
+Result<buddy::Arrangement> parse_arrangement(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Error::make("config", "must be an object", path);
+  Reader r(v.as_object(), path,
+           {"home", "primary", "secondary", "calls", "incidents", "types", "mode", "may_invoke", "fallback_on_deadline",
+            "auto_invoke", "suggest_after_link_down_s", "suggest_after_unaccepted_s"});
+  DEIT_CHECK(r.check_keys());
+  buddy::Arrangement a;
+  DEIT_CHECK(r.string("home", a.home, true));
+  DEIT_CHECK(r.string("primary", a.primary, true));
+  DEIT_CHECK(r.string("secondary", a.secondary));
+  std::string word;
+  DEIT_CHECK(r.string("calls", word));
+  if (!word.empty()) {
+    auto calls = buddy::parse_call_scope(word);
+    if (!calls) return Error::make("config", "'" + word + "' is not one of overflow, all-calls", r.at("calls"));
+    a.scope.calls = *calls;
+  }
+  word.clear();
+  DEIT_CHECK(r.string("incidents", word));
+  if (!word.empty()) {
+    auto incidents = buddy::parse_incident_scope(word);
+    if (!incidents)
+      return Error::make("config", "'" + word + "' is not one of all, emergency-only, listed-types", r.at("incidents"));
+    a.scope.incidents = *incidents;
+  }
+  DEIT_CHECK(parse_string_list(r, "types", a.scope.types));
+  word.clear();
+  DEIT_CHECK(r.string("mode", word));
+  if (!word.empty()) {
+    auto mode = buddy::parse_mode(word);
+    if (!mode) return Error::make("config", "'" + word + "' is not one of dispatch-on-behalf, pass-back", r.at("mode"));
+    a.mode = *mode;
+  }
+  DEIT_CHECK(parse_string_list(r, "may_invoke", a.may_invoke));
+  DEIT_CHECK(r.boolean("fallback_on_deadline", a.fallback_on_deadline));
+  DEIT_CHECK(r.boolean("auto_invoke", a.auto_invoke));
+  std::int64_t link = a.suggest_after_link_down.count(), queue = a.suggest_after_unaccepted.count();
+  DEIT_CHECK(r.integer("suggest_after_link_down_s", link, 1, 86'400));
+  DEIT_CHECK(r.integer("suggest_after_unaccepted_s", queue, 1, 86'400));
+  a.suggest_after_link_down = std::chrono::seconds(link);
+  a.suggest_after_unaccepted = std::chrono::seconds(queue);
   return a;
 }
 
@@ -223,7 +322,8 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
 
   Config c;
   Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "tls", "delivery",
-                                  "limits", "gazetteer", "mappings_dir", "agencies", "administrators"});
+                                  "limits", "gazetteer", "mappings_dir", "agencies", "administrators",
+                                  "acceptance", "buddy", "sharing_rules", "links"});
   DEIT_CHECK(r.check_keys());
   std::string listen = "127.0.0.1:8443";
   DEIT_CHECK(r.string("listen", listen));
@@ -307,6 +407,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
     c.gazetteer.snapshot = resolve(base_dir, c.gazetteer.snapshot);
     c.gazetteer.ostn15_grid = resolve(base_dir, c.gazetteer.ostn15_grid);
   }
+  if (const json::value* l = r.get("links")) DEIT_CHECK(links::parse_links_config(*l, base_dir, c.links));
   const json::value* agencies = r.get("agencies");
   if (!agencies || !agencies->is_array() || agencies->as_array().empty())
     return Error::make("config", "must be a non-empty array of agencies", "agencies");
@@ -327,20 +428,27 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
     }
   }
 
-  // A certificate must identify exactly one agency or administrator.
-  std::set<std::string> identities;
-  auto claim = [&](const CertificateMatch& m, const std::string& owner) -> Status {
-    for (const std::string& key : {m.subject_cn.empty() ? std::string() : "cn:" + m.subject_cn,
-                                   m.sha256.empty() ? std::string() : "sha256:" + m.sha256}) {
-      if (!key.empty() && !identities.insert(key).second)
-        return Error::make("config", "certificate " + key + " is claimed twice (again by " + owner + ")", owner);
+  if (const json::value* a = r.get("acceptance")) DEIT_CHECK(parse_acceptance(*a, c.acceptance));
+  if (const json::value* b = r.get("buddy")) {
+    if (!b->is_array()) return Error::make("config", "must be an array of arrangements", "buddy");
+    std::vector<buddy::Arrangement> arrangements;
+    for (std::size_t i = 0; i < b->as_array().size(); ++i) {
+      auto a = parse_arrangement(b->as_array()[i], "buddy[" + std::to_string(i) + "]");
+      if (!a) return a.error();
+      arrangements.push_back(std::move(a).value());
     }
-    return Status::success();
-  };
-  for (std::size_t i = 0; i < c.agencies.size(); ++i)
-    for (const auto& m : c.agencies[i].certificates) DEIT_CHECK(claim(m, "agencies[" + std::to_string(i) + "]"));
-  for (std::size_t i = 0; i < c.administrators.size(); ++i)
-    DEIT_CHECK(claim(c.administrators[i], "administrators[" + std::to_string(i) + "]"));
+    auto checked = buddy::Board::check(std::move(arrangements), [&](const std::string& id) { return ids.count(id) > 0; });
+    if (!checked) return checked.error();
+    c.buddy = std::move(checked).value();
+  }
+  if (const json::value* rules = r.get("sharing_rules")) {
+    auto parsed = parse_sharing_rules(*rules, std::vector<std::string>(ids.begin(), ids.end()));
+    if (!parsed) return parsed.error();
+    c.sharing_rules = std::move(parsed).value();
+  }
+
+  // A certificate must identify exactly one agency or administrator.
+  DEIT_CHECK(check_certificate_claims(certificate_claims(c.agencies, c.administrators)));
 
   c.store_path = resolve(base_dir, c.store_path);
   c.mappings_dir = resolve(base_dir, c.mappings_dir);
@@ -350,6 +458,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   c.tls.key_file = resolve(base_dir, c.tls.key_file);
   c.tls.crl_file = resolve(base_dir, c.tls.crl_file);
   c.tls.dev_certs_dir = std::filesystem::path(c.tls.cert_file).parent_path().string();
+  DEIT_CHECK(links::check_links_config(c));
   return c;
 }
 

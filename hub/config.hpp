@@ -5,27 +5,36 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "buddy/buddy.hpp"
 #include "hub/model/incident.hpp"
 #include "hub/model/result.hpp"
+#include "hub/sharing.hpp"
 
 namespace deit::hub {
 
 enum class Role { operator_role, business_continuity, administrator };
 std::string_view to_string(Role);
 
-// How a client certificate is recognised: by subject common name or by the SHA-256
-// fingerprint of the DER certificate (hex, colons optional).
+// How a client certificate is recognised: by subject common name, by a subject
+// alternative name, or by the SHA-256 fingerprint of the DER certificate (hex, colons
+// optional). A rule naming several matches only a certificate that has all of them
+// (hub/identity.hpp).
 struct CertificateMatch {
   std::string subject_cn;
   std::string sha256;  // lower-case hex without colons
+  std::string san;     // "DNS:name", "email:address" or "URI:uri", normalised
   std::vector<Role> roles{Role::operator_role};
+  bool implicit = false;  // an agency without certificates: its id as the subject CN
 };
 
-enum class DeliveryMode { pull, push };
+// pull: the agency fetches (stream, inbox, or a ZeroMQ link it opens); push: the hub POSTs
+// to its HTTPS endpoint; link: the hub opens a ZeroMQ CURVE link to it (hub/links/).
+enum class DeliveryMode { pull, push, link };
 
 struct Agency {
   std::string id;
@@ -33,8 +42,21 @@ struct Agency {
   model::AgencyKind kind = model::AgencyKind::police;
   std::string format = "deit";  // adapter name
   DeliveryMode delivery = DeliveryMode::pull;
-  std::string endpoint;  // https://host:port/path when delivery is push
+  std::string endpoint;  // https://host:port/path (push) or tcp://host:port (link)
+  std::string server_key;  // link: the remote end's CURVE public key (Z85)
   std::vector<CertificateMatch> certificates;  // empty: CN equal to the agency id
+  std::vector<std::string> link_keys;  // CURVE public keys (Z85) admitted on links as this agency
+};
+
+// ZeroMQ CURVE links (hub/links/): off unless `listen` is set or an agency uses mode link.
+struct LinksConfig {
+  std::string listen;    // tcp://host:port of the link listener; empty: none
+  std::string key_file;  // the hub's CURVE secret key (Z85); its public key is derived
+  std::chrono::milliseconds heartbeat{5000};
+  std::chrono::milliseconds heartbeat_timeout{20000};
+  std::size_t window = 256;  // unacknowledged deliveries in flight per link
+  bool enabled() const { return !listen.empty() || uses_outbound; }
+  bool uses_outbound = false;  // some agency has delivery mode link
 };
 
 struct TlsConfig {
@@ -72,6 +94,18 @@ struct GazetteerConfig {
   double verified_confidence = 0.8;
 };
 
+// How long a receiver has to accept a transfer before the hub raises an alert, tells the
+// sender and, where an arrangement says so, falls back to the receiver's buddy.
+struct AcceptanceConfig {
+  // By grade word as recorded on the transfer ("emergency", "priority", "category-2", "P1",
+  // ...). "emergency" also applies to any transfer flagged emergency or life-risk.
+  std::map<std::string, std::chrono::seconds, std::less<>> by_grade;
+  std::optional<std::chrono::seconds> otherwise;  // grades not listed; none: no deadline
+  bool enabled() const { return !by_grade.empty() || otherwise.has_value(); }
+  // The deadline for a transfer, nullopt when none applies.
+  std::optional<std::chrono::seconds> deadline(std::string_view grade, bool emergency) const;
+};
+
 struct Config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8443;
@@ -83,10 +117,15 @@ struct Config {
   DeliveryConfig delivery;
   Limits limits;
   GazetteerConfig gazetteer;
+  LinksConfig links;
   // Code mapping tables (CSV) replacing the embedded ones; reloadable at run time.
   std::string mappings_dir;
   std::vector<Agency> agencies;
   std::vector<CertificateMatch> administrators;
+  AcceptanceConfig acceptance;
+  std::vector<buddy::Arrangement> buddy;  // PECS buddy arrangements, checked against agencies
+  // Fields withheld per sender and receiver (hub/sharing.hpp); none when absent.
+  std::vector<SharingRule> sharing_rules;
 
   const Agency* find_agency(std::string_view id) const;
 };

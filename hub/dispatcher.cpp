@@ -10,6 +10,7 @@ void Dispatcher::enqueue(Delivery delivery) {
     std::lock_guard lock(mutex_);
     Queue& q = queues_[delivery.agency];
     agency_of_seq_[delivery.seq] = delivery.agency;
+    if (delivery.lane > 0) q.lanes.emplace(-delivery.lane, delivery.seq);
     q.pending.emplace(delivery.seq, std::move(delivery));
     for (const auto& s : q.subscribers) to_notify.push_back(s.notify);
   }
@@ -22,7 +23,13 @@ void Dispatcher::remove(const std::vector<std::uint64_t>& seqs) {
     auto it = agency_of_seq_.find(seq);
     if (it == agency_of_seq_.end()) continue;
     auto q = queues_.find(it->second);
-    if (q != queues_.end()) q->second.pending.erase(seq);
+    if (q != queues_.end()) {
+      auto d = q->second.pending.find(seq);
+      if (d != q->second.pending.end()) {
+        if (d->second.lane > 0) q->second.lanes.erase({-d->second.lane, seq});
+        q->second.pending.erase(d);
+      }
+    }
     agency_of_seq_.erase(it);
   }
 }
@@ -32,8 +39,27 @@ std::vector<Delivery> Dispatcher::pending_after(const std::string& agency, std::
   std::lock_guard lock(mutex_);
   auto q = queues_.find(agency);
   if (q == queues_.end()) return out;
+  for (const auto& [lane, seq] : q->second.lanes) {
+    if (out.size() >= limit) return out;
+    if (seq > after) out.push_back(q->second.pending.at(seq));
+  }
   for (auto it = q->second.pending.upper_bound(after); it != q->second.pending.end() && out.size() < limit; ++it)
-    out.push_back(it->second);
+    if (it->second.lane == 0) out.push_back(it->second);
+  return out;
+}
+
+std::vector<Delivery> Dispatcher::pending_except(const std::string& agency, const std::set<std::uint64_t>& exclude,
+                                                 std::size_t limit) const {
+  std::vector<Delivery> out;
+  std::lock_guard lock(mutex_);
+  auto q = queues_.find(agency);
+  if (q == queues_.end()) return out;
+  for (const auto& [lane, seq] : q->second.lanes) {
+    if (out.size() >= limit) return out;
+    if (!exclude.count(seq)) out.push_back(q->second.pending.at(seq));
+  }
+  for (auto it = q->second.pending.begin(); it != q->second.pending.end() && out.size() < limit; ++it)
+    if (it->second.lane == 0 && !exclude.count(it->first)) out.push_back(it->second);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,8 +25,13 @@ class Dispatcher {
   // Drops deliveries that were acknowledged or dead-lettered.
   void remove(const std::vector<std::uint64_t>& seqs);
 
-  // Pending deliveries for `agency` with seq > after, oldest first, at most `limit`.
+  // Pending deliveries for `agency` with seq > after, at most `limit`: higher lanes first
+  // (buddy pass-back, life risk first), then oldest first. A cursor user that follows the
+  // highest routine seq it saw never skips one; a priority delivery may come again.
   std::vector<Delivery> pending_after(const std::string& agency, std::uint64_t after, std::size_t limit) const;
+  // Pending deliveries not in `exclude` (those in flight on a stream), in the same order.
+  std::vector<Delivery> pending_except(const std::string& agency, const std::set<std::uint64_t>& exclude,
+                                       std::size_t limit) const;
   // Pending deliveries queued before `cutoff_ms` (for dead-lettering), any agency.
   std::vector<Delivery> queued_before(std::int64_t cutoff_ms) const;
   std::size_t pending_count(const std::string& agency) const;
@@ -46,6 +52,7 @@ class Dispatcher {
   };
   struct Queue {
     std::map<std::uint64_t, Delivery> pending;
+    std::set<std::pair<int, std::uint64_t>> lanes;  // (-lane, seq) of deliveries with lane > 0
     std::vector<Subscriber> subscribers;
   };
   mutable std::mutex mutex_;

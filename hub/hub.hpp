@@ -3,30 +3,35 @@
 // The HTTPS/WebSocket server (server.hpp) is a thin layer that calls these functions.
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "adapters/adapter.hpp"
+#include "buddy/buddy.hpp"
 #include "gazetteer/gazetteer.hpp"
 #include "hub/config.hpp"
 #include "hub/dispatcher.hpp"
+#include "hub/identity.hpp"
+#include "hub/routing.hpp"
 #include "hub/store.hpp"
 
 namespace deit::hub {
 
-// Who is calling, decided from the client certificate.
-struct Identity {
-  std::string agency;  // empty for administrators without an agency
-  std::string subject_cn;
-  std::string fingerprint;
-  std::vector<Role> roles;
-
-  bool has_role(Role r) const;
-  // The name written into audit and history entries.
-  const std::string& name() const { return agency.empty() ? subject_cn : agency; }
+// The reconciliation of one invocation: when, who, why, and every incident accounted for.
+struct InvocationReport {
+  buddy::Invocation invocation;
+  std::vector<TransferRecord> received;  // sent to the home agency, run by the buddy
+  std::vector<TransferRecord> created;   // logged by the buddy for the home agency's area
+  std::vector<TransferRecord> returned;  // back with the home agency (transfer back or pass-back)
+  std::size_t accepted = 0;              // returned ones the home agency accepted
+  std::size_t outstanding = 0;           // returned but not yet accepted, or not yet returned
 };
 
 class Hub {
@@ -42,7 +47,10 @@ class Hub {
   // The gazetteer, when one is configured and opened.
   const gazetteer::Gazetteer* gazetteer() const { return gazetteer_ ? &*gazetteer_ : nullptr; }
 
-  // Maps a verified client certificate to exactly one identity; nullopt when unknown.
+  // Maps a verified client certificate to exactly one identity; the error says why not
+  // (unknown or ambiguous; see hub/identity.hpp).
+  Result<Identity> identify(const PeerCertificate& certificate) const;
+  // The same for a certificate known by its CN and fingerprint only; nullopt when refused.
   std::optional<Identity> identify(std::string_view subject_cn, std::string_view sha256_hex) const;
 
   // Decodes `body` with the caller's format, checks that the caller is the sender, routes
@@ -56,19 +64,77 @@ class Hub {
                    std::function<void(Result<AckOutcome>)> done);
   void decide(DecisionRequest request, std::function<void(Result<DecisionOutcome>)> done);
   void requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done);
+  void requeue(std::uint64_t seq, std::string actor, std::function<void(Result<Delivery>)> done);
+  // Erases a transfer's personal data, keeping its skeleton and audit trail (Store::erase_transfer).
+  void erase(EraseRequest request, std::function<void(Result<EraseOutcome>)> done);
+
+  // Records an action the store does not see in the audit log (audit.hpp): reads,
+  // refusals, buddy invocation and stand-down, administration. Asynchronous; the entry is
+  // durable when `done` (optional) runs. For example:
+  //   hub.audit({who.name(), "buddy-invoke", AuditCategory::buddy, "agency:" + home,
+  //              R"({"buddy":"bedfordshire-police"})", "call centre flooded"});
+  void audit(AuditEntry entry, std::function<void(Result<AuditRecord>)> done = {});
+  // Logs "event=audit-head seq=N hash=H" when the head moved since the last line, or
+  // `force`. Those lines are the anchors `deitctl audit verify --head N:H` checks.
+  void log_audit_head(bool force = false);
+
+  // ---- routing and buddy arrangements (issue: routing) ----
+  const buddy::Board& board() const { return board_; }
+  // Invokes a buddy arrangement: only business continuity staff allowed by the arrangement.
+  void invoke(const Identity& caller, buddy::InvocationRequest request,
+              std::function<void(Result<buddy::Invocation>)> done);
+  // Ends an invocation: every incident the buddy received or created for the home agency
+  // goes back to it, tracked until accepted.
+  void stand_down(const Identity& caller, const std::string& invocation_id, std::string reason,
+                  std::function<void(Result<StandDownOutcome>)> done);
+  Result<InvocationReport> report(const std::string& invocation_id);
+  // The sender sends a rejected or overdue transfer on to another receiver (an agency id or
+  // responsible-police|fire|ambulance).
+  void reroute(const Identity& caller, const std::string& transfer_id, std::string receiver,
+               std::function<void(Result<SubmitOutcome>)> done);
+  // Acceptance deadlines: alerts, sender told, buddy fallback. `now` in ms (tests move it).
+  void sweep_deadlines(std::int64_t now);
+  // Link and queue health per home agency: suggests (or auto-invokes) buddy arrangements.
+  void check_links(std::int64_t now);
+  // An agency's certificate was seen (a request or an open stream): its link is up.
+  void seen(const std::string& agency, std::int64_t now);
+  std::vector<buddy::Suggestion> suggestions() const;
+  // When `transfer_id` must be accepted by, 0 when no deadline is pending.
+  std::int64_t deadline_of(const std::string& transfer_id) const;
 
   // Reloads the code mapping tables from the configured directory. On any error the
   // tables in use stay as they were; the error names the file, line and column.
-  Status reload_mappings();
+  Status reload_mappings(const std::string& actor = "SIGHUP");
 
   // Dead-letters deliveries pending longer than the configured limit, with an alert.
   void sweep_dead_letters(std::int64_t now);
 
-  // Whether `caller` may read `transfer` (sender, receiver, or an administrator).
+  // Whether `caller` may read `transfer` (sender, receiver, the home agency a buddy ran it
+  // for, or an administrator).
   static bool may_read(const Identity& caller, const TransferRecord& transfer);
 
  private:
   Hub(Config config, std::shared_ptr<const adapters::Registry> adapters, std::unique_ptr<Store> store);
+
+  // A new transfer of an incident the hub already holds (fallback, reroute, transfer back).
+  struct Derived {
+    std::string sender;
+    std::string receiver;
+    std::string sender_reference;
+    std::string message_id;
+    model::TransferReason reason = model::TransferReason::assistance_request;
+    std::string on_behalf_of;
+    std::string invocation;
+    bool full_log = false;  // append the hub's history of the source as log entries
+  };
+  Result<SubmitRequest> derive(const TransferRecord& source, const Derived& spec) const;
+  Result<std::vector<RouteTarget>> follow_existing(const model::IncidentMessage& message) const;
+  bool unavailable(const std::string& agency) const;
+  void track(const std::string& transfer_id, const std::string& receiver, const std::string& grade, bool emergency,
+             std::int64_t since);
+  void untrack(const std::string& transfer_id);
+  void finish_overdue(const std::string& transfer_id, const std::string& receiver, Result<OverdueOutcome> r);
+  void return_stragglers(const buddy::Invocation& invocation, int attempts_left);
 
   Config config_;
   std::shared_ptr<const adapters::Registry> adapters_;
@@ -76,6 +142,22 @@ class Hub {
   Dispatcher dispatcher_;
   std::optional<gazetteer::Gazetteer> gazetteer_;
   std::atomic<bool> sweeping_{false};
+  buddy::Board board_;
+
+  // Undecided transfers with an acceptance deadline, and the health of each agency's link.
+  struct Tracked {
+    std::string receiver;
+    std::int64_t since = 0;
+    std::int64_t due = 0;
+  };
+  mutable std::mutex health_mutex_;
+  std::multimap<std::int64_t, std::string> due_;         // due time -> transfer id
+  std::unordered_map<std::string, Tracked> undecided_;  // transfer id -> tracking
+  std::unordered_map<std::string, std::int64_t> last_seen_;
+  std::map<std::string, buddy::Suggestion> suggestions_;
+  std::int64_t started_at_ = 0;
+  std::mutex audit_head_mutex_;
+  std::int64_t logged_audit_head_ = -1;
 };
 
 // Checks the incident's location against the gazetteer. Never refuses: an unverified
@@ -83,6 +165,7 @@ class Hub {
 // verified match and reported as findings; what the sender gave is never changed.
 struct LocationCheck {
   bool verified = false;
+  gazetteer::Coverage coverage;  // who is responsible for the location (empty when unknown)
   std::string json;  // {"verified":..,"flags":[..],"uprn":..,"confidence":..,"coverage":{..}}
   std::vector<adapters::Finding> findings;
 };

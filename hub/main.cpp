@@ -16,6 +16,8 @@
 #include "hub/config.hpp"
 #include "schemas/xml.hpp"
 #include "hub/hub.hpp"
+#include "hub/links/curve_keys.hpp"
+#include "hub/links/link_service.hpp"
 #include "hub/logging.hpp"
 #include "hub/pki.hpp"
 #include "hub/server.hpp"
@@ -81,7 +83,11 @@ int main(int argc, char** argv) {
 
   if (config->tls.generate_dev_certs) {
     std::vector<std::string> names{"hub"};
-    for (const auto& a : config->agencies) names.push_back(a.id);
+    for (const auto& a : config->agencies) {
+      names.push_back(a.id);
+      for (const auto& m : a.certificates)  // e.g. a business continuity desk's own certificate
+        if (!m.subject_cn.empty() && m.subject_cn != a.id) names.push_back(m.subject_cn);
+    }
     for (const auto& m : config->administrators)
       if (!m.subject_cn.empty()) names.push_back(m.subject_cn);
     if (auto s = pki::ensure_dev_pki(config->tls.dev_certs_dir, names); !s) {
@@ -89,6 +95,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     spdlog::info("event=dev-certificates dir={}", config->tls.dev_certs_dir);
+    if (auto s = links::ensure_dev_link_keys(*config); !s) {
+      spdlog::critical("event=startup-failed reason=\"{}\"", s.error().describe());
+      return 1;
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(config->store_path).parent_path(), ec);
@@ -109,6 +119,13 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  links::LinkService link_service(**hub);  // ZeroMQ CURVE links, when configured
+  if (auto s = link_service.start(); !s) {
+    spdlog::critical("event=startup-failed reason=\"{}\"", s.error().describe());
+    spdlog::shutdown();
+    return 1;
+  }
+
   // SIGHUP reloads the code mapping tables, as operators expect of a daemon.
   boost::asio::signal_set hangups(io, SIGHUP);
   std::function<void()> wait_for_hangup = [&] {
@@ -123,6 +140,7 @@ int main(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("event=stopping signal={}", sig);
     server.stop();
+    link_service.stop();
     hangups.cancel();
     io.stop();
   });

@@ -63,15 +63,15 @@ Result<Key> read_key(const std::string& path) {
   return k;
 }
 
-void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
+bool add_ext(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (ext) {
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
+  if (!ext) return false;
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  return true;
 }
 
 void set_serial(X509* cert) {
@@ -125,7 +125,7 @@ Status create_ca(const std::string& dir, const std::string& common_name) {
 }
 
 Status issue_certificate(const std::string& dir, const std::string& name, bool server, int days,
-                         const std::vector<std::string>& server_names) {
+                         const std::vector<std::string>& alt_names) {
   auto ca = read_cert(cert_path(dir, "ca"));
   if (!ca) return ca.error();
   auto ca_key = read_key(key_path(dir, "ca"));
@@ -137,14 +137,14 @@ Status issue_certificate(const std::string& dir, const std::string& name, bool s
   add_ext(cert.get(), ca->get(), NID_basic_constraints, "critical,CA:FALSE");
   add_ext(cert.get(), ca->get(), NID_key_usage, "critical,digitalSignature,keyAgreement");
   add_ext(cert.get(), ca->get(), NID_authority_key_identifier, "keyid:always");
-  if (server) {
-    std::string san = "DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1";
-    for (const auto& n : server_names) san += ",DNS:" + n;
-    add_ext(cert.get(), ca->get(), NID_subject_alt_name, san.c_str());
-    add_ext(cert.get(), ca->get(), NID_ext_key_usage, "serverAuth,clientAuth");
-  } else {
-    add_ext(cert.get(), ca->get(), NID_ext_key_usage, "clientAuth");
+  std::string san = server ? "DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1" : "";
+  for (const auto& n : alt_names) {
+    if (n.empty() || n.find(',') != std::string::npos) return Error::make("pki", "not a subject alternative name: '" + n + "'");
+    san += (san.empty() ? "" : ",") + (n.find(':') == std::string::npos ? "DNS:" + n : n);
   }
+  if (!san.empty() && !add_ext(cert.get(), ca->get(), NID_subject_alt_name, san.c_str()))
+    return ssl_error("cannot encode the subject alternative names '" + san + "'");
+  add_ext(cert.get(), ca->get(), NID_ext_key_usage, server ? "serverAuth,clientAuth" : "clientAuth");
   if (!X509_sign(cert.get(), ca_key->get(), EVP_sha256())) return ssl_error("cannot sign " + name);
   if (auto s = write_pem(key_path(dir, name), true,
                          [&](FILE* f) { return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
@@ -160,7 +160,9 @@ Status ensure_dev_pki(const std::string& dir, const std::vector<std::string>& na
   }
   for (const auto& name : names) {
     if (fs::exists(cert_path(dir, name)) && fs::exists(key_path(dir, name))) continue;
-    if (auto s = issue_certificate(dir, name, name == "hub", 825, server_names); !s) return s;
+    const bool server = name == "hub";
+    if (auto s = issue_certificate(dir, name, server, 825, server ? server_names : std::vector<std::string>{}); !s)
+      return s;
   }
   return Status::success();
 }

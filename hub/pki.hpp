@@ -23,9 +23,12 @@ Status ensure_dev_pki(const std::string& dir, const std::vector<std::string>& na
                       const std::vector<std::string>& server_names = {});
 
 // Issues one certificate signed by an existing CA in `dir`; `days` may be negative to
-// produce an already expired certificate (for tests).
+// produce an already expired certificate (for tests). `alt_names` are subject alternative
+// names in OpenSSL's form ("DNS:control.herts.police.uk", "email:cad@herts.police.uk",
+// "URI:urn:..."; a bare name is a DNS name): a server certificate gets them after
+// localhost and the loopback addresses, a client certificate gets exactly these.
 Status issue_certificate(const std::string& dir, const std::string& name, bool server, int days,
-                         const std::vector<std::string>& server_names = {});
+                         const std::vector<std::string>& alt_names = {});
 
 // Creates `dir`/ca.pem + ca.key (overwriting) — a second CA for "unknown issuer" tests.
 Status create_ca(const std::string& dir, const std::string& common_name);

@@ -20,6 +20,7 @@
 
 #include "gazetteer/json.hpp"
 #include "hub/api_json.hpp"
+#include "hub/audit_api.hpp"
 #include "hub/url.hpp"
 
 namespace deit::hub {
@@ -89,7 +90,7 @@ int status_for(const Error& e) {
   if (r == "forbidden") return 403;
   if (r == "not-found") return 404;
   if (r == "method") return 405;
-  if (r == "conflict" || r == "sequence") return 409;
+  if (r == "conflict" || r == "sequence" || r == "buddy-unavailable") return 409;
   if (r == "size") return 413;
   if (r == "unsupported-media-type") return 415;
   if (r == "store" || r == "unavailable") return 503;
@@ -165,12 +166,7 @@ std::vector<std::string_view> path_segments(std::string_view target) {
   return out;
 }
 
-// The certificate's subject CN and SHA-256 fingerprint; the chain was verified by TLS.
-std::pair<std::string, std::string> peer_certificate(SSL* ssl) {
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  if (!cert) return {};
-  char cn[256] = {0};
-  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+std::string sha256_fingerprint(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   X509_digest(cert, EVP_sha256(), md, &len);
@@ -180,7 +176,14 @@ std::pair<std::string, std::string> peer_certificate(SSL* ssl) {
     fp.push_back(hex[md[i] >> 4]);
     fp.push_back(hex[md[i] & 15]);
   }
-  return {cn, fp};
+  return fp;
+}
+
+// Where the verify callback leaves why it refused a client certificate, for the session
+// to audit (the callback knows the certificate, the session knows the peer).
+int tls_refusal_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
 }
 
 Status load_tls(ssl::context& ctx, const TlsConfig& tls, bool server) {
@@ -218,6 +221,18 @@ Status load_tls(ssl::context& ctx, const TlsConfig& tls, bool server) {
         if (X509* cert = X509_STORE_CTX_get_current_cert(store_ctx))
           X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
         spdlog::warn("event=tls-refused subject=\"{}\" reason=\"{}\"", subject, X509_verify_cert_error_string(err));
+        auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+        auto* refusal = ssl ? static_cast<TlsRefusal*>(SSL_get_ex_data(ssl, tls_refusal_index())) : nullptr;
+        if (refusal && !refusal->certificate_refused) {
+          refusal->certificate_refused = true;
+          X509* leaf = X509_STORE_CTX_get0_cert(store_ctx);
+          char leaf_subject[256] = {0};
+          if (leaf) X509_NAME_oneline(X509_get_subject_name(leaf), leaf_subject, sizeof leaf_subject);
+          refusal->subject = leaf_subject;
+          refusal->sha256 = leaf ? sha256_fingerprint(leaf) : std::string();
+          refusal->reason = X509_verify_cert_error_string(err);
+          refusal->depth = X509_STORE_CTX_get_error_depth(store_ctx);
+        }
       }
       return preverified;
     });
@@ -278,17 +293,29 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     const auto remote = socket.remote_endpoint(ignored);
     TlsStream stream(std::move(socket), server_tls);
     const Limits& limits = hub.config().limits;
+    const std::string peer_address = remote.address().to_string() + ":" + std::to_string(remote.port());
     beast::get_lowest_layer(stream).expires_after(limits.header_timeout);
+    TlsRefusal refusal;
+    SSL_set_ex_data(stream.native_handle(), tls_refusal_index(), &refusal);
     auto [hs_ec] = co_await stream.async_handshake(ssl::stream_base::server, nothrow);
+    SSL_set_ex_data(stream.native_handle(), tls_refusal_index(), nullptr);
     if (hs_ec) {
       spdlog::info("event=tls-handshake-failed peer={} error=\"{}\"", remote.address().to_string(), hs_ec.message());
+      // Refused before there is any identity: the certificate (if any) and peer name it.
+      hub.audit(tls_refusal_entry(refusal, peer_address, hs_ec.message()));
       co_return;
     }
-    auto [cn, fingerprint] = peer_certificate(stream.native_handle());
-    std::optional<Identity> identity = hub.identify(cn, fingerprint);
-    if (!identity) {
-      spdlog::warn("event=unknown-certificate peer={} subject_cn=\"{}\" sha256={}", remote.address().to_string(), cn,
-                   fingerprint);
+    // The chain was verified by TLS; now the certificate must name exactly one identity.
+    const PeerCertificate certificate = read_peer_certificate(SSL_get0_peer_certificate(stream.native_handle()));
+    Result<Identity> identified = hub.identify(certificate);
+    std::optional<Identity> identity;
+    if (identified) {
+      identity = std::move(identified).value();
+    } else {
+      std::string sans;
+      for (const auto& san : certificate.sans) sans += (sans.empty() ? "" : ",") + san;
+      spdlog::warn("event={} peer={} subject_cn=\"{}\" san=\"{}\" sha256={} reason=\"{}\"", identified.error().rule,
+                   remote.address().to_string(), certificate.subject_cn, sans, certificate.sha256, identified.error().message);
     }
 
     beast::flat_buffer buffer;
@@ -324,12 +351,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           dummy.keep_alive(false);
           Response res = problem(dummy, Error::make("size", "request body is larger than " +
                                                                 std::to_string(limits.max_body_bytes) + " bytes"));
+          hub.audit(refusal_entry(identity ? &*identity : nullptr, certificate.subject_cn, certificate.sha256, peer_address,
+                                  std::string(parser.get().method_string()), std::string(parser.get().target()),
+                                  res.result_int(), res.body()));
           co_await http::async_write(stream, res, nothrow);
         } else if (read_ec != beast::error::timeout && read_ec != net::error::operation_aborted &&
                    read_ec != net::error::eof && read_ec != net::error::connection_reset) {
           Request dummy{http::verb::get, "/", 11};
           dummy.keep_alive(false);
           Response res = problem(dummy, Error::make("bad-request", "malformed HTTP request: " + read_ec.message()));
+          hub.audit(refusal_entry(identity ? &*identity : nullptr, certificate.subject_cn, certificate.sha256, peer_address, "?", "?", res.result_int(),
+                                  res.body()));
           co_await http::async_write(stream, res, nothrow);
         }
         break;
@@ -338,6 +370,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (websocket::is_upgrade(req)) {
         if (!identity || identity->agency.empty()) {
           Response res = problem(req, Error::make("forbidden", "certificate is not an agency's", "certificate"));
+          hub.audit(refusal_entry(identity ? &*identity : nullptr, certificate.subject_cn, certificate.sha256, peer_address,
+                                  std::string(req.method_string()), std::string(req.target()), res.result_int(),
+                                  res.body()));
           co_await http::async_write(stream, res, nothrow);
           break;
         }
@@ -347,13 +382,28 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
       Response res;
+      RequestAudit note;
       if (identity) {
-        res = co_await handle(req, *identity);
+        res = co_await handle(req, *identity, note);
       } else {
-        res = problem(req, Error::make("forbidden",
-                                       "certificate '" + cn + "' (sha256 " + fingerprint +
-                                           ") is not registered to any agency",
-                                       "certificate"));
+        res = problem(req, Error::make("forbidden", identified.error().message, "certificate"));
+      }
+      // Every refusal and every read is in the audit log before the caller hears the answer.
+      if (res.result_int() >= 400) {
+        AuditEntry entry = refusal_entry(identity ? &*identity : nullptr, certificate.subject_cn, certificate.sha256, peer_address,
+                                         std::string(req.method_string()), std::string(req.target()),
+                                         res.result_int(), res.body());
+        auto recorded = co_await await_result<AuditRecord>(
+            [this, &entry](auto done) { hub.audit(std::move(entry), std::move(done)); });
+        if (!recorded) spdlog::error("event=audit-write-failed reason=\"{}\"", recorded.error().describe());
+      } else if (identity && !note.action.empty()) {
+        AuditEntry entry = request_entry(*identity, std::string(req.method_string()), std::string(req.target()),
+                                         std::move(note));
+        auto recorded = co_await await_result<AuditRecord>(
+            [this, &entry](auto done) { hub.audit(std::move(entry), std::move(done)); });
+        // A read that cannot be recorded is not answered.
+        if (!recorded) res = problem(req, 503, Error::make("unavailable", "cannot record the read in the audit log: " +
+                                                                              recorded.error().message));
       }
       const bool keep_alive = res.keep_alive() && identity.has_value();
       auto [write_ec, written] = co_await http::async_write(stream, res, nothrow);
@@ -365,7 +415,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // ---------------------------------------------------------------- API
 
-  net::awaitable<Response> handle(Request& req, const Identity& who) {
+  net::awaitable<Response> handle(Request& req, const Identity& who, RequestAudit& note) {
     const auto parts = path_segments(req.target());
     const auto method = req.method();
     if (parts.empty() || parts[0] != "v1") co_return problem(req, Error::make("not-found", "no such resource", "path"));
@@ -378,24 +428,42 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                {"agency", who.agency},
                                {"identity", who.name()}});
     }
+    if (!who.agency.empty()) hub.seen(who.agency, now_ms());  // the agency's link is up
     if (parts.size() == 2 && parts[1] == "transfers" && method == http::verb::post) co_return co_await submit(req, who);
-    if (parts.size() == 2 && parts[1] == "transfers" && method == http::verb::get) co_return list_transfers(req, who);
+    if (parts.size() == 2 && parts[1] == "transfers" && method == http::verb::get)
+      co_return list_transfers(req, who, note);
     if (parts.size() == 3 && parts[1] == "transfers" && method == http::verb::get)
-      co_return show_transfer(req, who, std::string(parts[2]));
+      co_return show_transfer(req, who, std::string(parts[2]), note);
     if (parts.size() == 4 && parts[1] == "transfers" && (parts[3] == "accept" || parts[3] == "reject") &&
         method == http::verb::post)
       co_return co_await decide(req, who, std::string(parts[2]), parts[3] == "accept");
-    if (parts.size() == 2 && parts[1] == "inbox" && method == http::verb::get) co_return co_await inbox(req, who);
+    if (parts.size() == 4 && parts[1] == "transfers" && parts[3] == "regrade" && method == http::verb::post)
+      co_return co_await decide(req, who, std::string(parts[2]), true, true);
+    if (parts.size() == 4 && parts[1] == "transfers" && parts[3] == "reroute" && method == http::verb::post)
+      co_return co_await reroute(req, who, std::string(parts[2]));
+    if (parts.size() >= 2 && parts[1] == "buddy") co_return co_await buddy_api(req, who, parts, note);
+    if (parts.size() == 2 && parts[1] == "inbox" && method == http::verb::get) co_return co_await inbox(req, who, note);
     if (parts.size() == 3 && parts[1] == "inbox" && parts[2] == "ack" && method == http::verb::post)
       co_return co_await ack(req, who);
-    if (parts.size() >= 3 && parts[1] == "gazetteer" && method == http::verb::get) co_return gazetteer_query(req, parts);
+    if (parts.size() >= 3 && parts[1] == "gazetteer" && method == http::verb::get)
+      co_return gazetteer_query(req, parts, note);
+    if (parts.size() >= 3 && parts[1] == "admin" && (parts[2] == "audit" || parts[2] == "transfers")) {
+      if (!who.has_role(Role::administrator))
+        co_return problem(req, Error::make("forbidden", "only an administrator may do this", "certificate"));
+      if (parts.size() == 4 && parts[2] == "audit" && parts[3] == "verify" && method == http::verb::get)
+        co_return verify_audit(req, note);
+      if (parts.size() == 3 && parts[2] == "audit" && method == http::verb::get) co_return read_audit(req, note);
+      if (parts.size() == 5 && parts[2] == "transfers" && parts[4] == "erase" && method == http::verb::post)
+        co_return co_await erase(req, who, std::string(parts[3]));
+    }
     if (parts.size() == 3 && parts[1] == "admin" && parts[2] == "reload-mappings" && method == http::verb::post) {
       if (!who.has_role(Role::administrator))
         co_return problem(req, Error::make("forbidden", "only an administrator may reload mappings", "certificate"));
-      if (auto s = hub.reload_mappings(); !s) co_return problem(req, s.error());
+      if (auto s = hub.reload_mappings(who.name()); !s) co_return problem(req, s.error());
       co_return json_response(req, http::status::ok, {{"status", "reloaded"}, {"dir", hub.config().mappings_dir}});
     }
-    if (parts.size() == 2 && parts[1] == "dead-letters" && method == http::verb::get) co_return dead_letters(req, who);
+    if (parts.size() == 2 && parts[1] == "dead-letters" && method == http::verb::get)
+      co_return dead_letters(req, who, note);
     if (parts.size() == 4 && parts[1] == "dead-letters" && parts[3] == "retry" && method == http::verb::post)
       co_return co_await retry_dead_letter(req, who, std::string(parts[2]));
     if (parts.size() >= 2 && (parts[1] == "transfers" || parts[1] == "inbox" || parts[1] == "dead-letters" ||
@@ -416,7 +484,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     spdlog::info("event=received sender={} message={} type={} receivers={}", who.agency, message_id,
                  model::to_string(prepared->message.type), prepared->targets.size());
     std::vector<std::string> findings;
-    for (const auto& t : prepared->targets) findings.push_back(t.findings_json);
+    std::vector<std::pair<std::string, std::string>> routed;  // (reason, on behalf of) per transfer
+    for (const auto& t : prepared->targets) {
+      findings.push_back(t.findings_json);
+      routed.emplace_back(t.reason, t.on_behalf_of);
+    }
     // Lambdas bridged into co_await capture only pointers to this frame's locals: GCC 12
     // destroys by-value captures of such temporaries twice.
     SubmitRequest request = std::move(prepared).value();
@@ -426,7 +498,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     json::array transfers;
     for (std::size_t i = 0; i < outcome->transfers.size(); ++i) {
       json::object t{{"id", outcome->transfers[i].first}, {"receiver", outcome->transfers[i].second}};
-      if (i < findings.size() && !outcome->duplicate) t["findings"] = json::parse(findings[i]);
+      if (i < findings.size() && !outcome->duplicate) {
+        t["findings"] = json::parse(findings[i]);
+        t["reason"] = routed[i].first;
+        if (!routed[i].second.empty()) t["onBehalfOf"] = routed[i].second;
+      }
       transfers.push_back(std::move(t));
     }
     json::object body{{"status", outcome->duplicate ? "duplicate" : "received"},
@@ -437,18 +513,25 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return res;
   }
 
-  Response list_transfers(Request& req, const Identity& who) {
+  Response list_transfers(Request& req, const Identity& who, RequestAudit& note) {
     if (who.agency.empty()) return problem(req, Error::make("forbidden", "listing is per agency", "certificate"));
     const bool awaiting = query_param(req.target(), "awaiting") == "decision";
+    const bool partners = query_param(req.target(), "on_behalf_of") == "me";
     const auto limit = std::min<std::uint64_t>(to_uint(query_param(req.target(), "limit"), 100), 1000);
-    auto list = hub.store().list_transfers(who.agency, awaiting, limit);
+    // on_behalf_of=me: the incidents partners are running for this agency under a buddy arrangement.
+    auto list = partners ? hub.store().on_behalf_of(who.agency, limit) : hub.store().list_transfers(who.agency, awaiting, limit);
     if (!list) return problem(req, list.error());
     json::array a;
-    for (const auto& t : *list) a.push_back(transfer_json(t));
+    note.record("list-transfers", "agency:" + who.agency);
+    for (const auto& t : *list) {
+      a.push_back(transfer_json(t));
+      note.add_transfer(t.id);
+    }
+    note.detail["count"] = list->size();
     return json_response(req, http::status::ok, {{"transfers", std::move(a)}});
   }
 
-  Response show_transfer(Request& req, const Identity& who, const std::string& id) {
+  Response show_transfer(Request& req, const Identity& who, const std::string& id, RequestAudit& note) {
     auto t = hub.store().transfer(id);
     // Not yours looks the same as not there: no agency learns of others' transfers.
     if (!t || !Hub::may_read(who, *t)) return problem(req, Error::make("not-found", "no transfer " + id, "transfer"));
@@ -456,12 +539,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (!history) return problem(req, history.error());
     json::object body = transfer_json(*t);
     body["history"] = history_json(*history);
+    note.record("read-transfer", "transfer:" + id);
+    note.add_transfer(id);
+    note.detail["sender"] = t->sender;
+    note.detail["receiver"] = t->receiver;
     return json_response(req, http::status::ok, body);
   }
 
-  net::awaitable<Response> decide(Request& req, const Identity& who, const std::string& id, bool accept) {
+  net::awaitable<Response> decide(Request& req, const Identity& who, const std::string& id, bool accept,
+                                  bool regrade_only = false) {
     if (who.agency.empty()) co_return problem(req, Error::make("forbidden", "only the receiving agency decides", "certificate"));
     DecisionRequest d{who.agency, id, accept, "", who.name()};
+    d.regrade_only = regrade_only;
     if (!req.body().empty()) {
       boost::system::error_code ec;
       json::value v = json::parse(req.body(), ec);
@@ -476,6 +565,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (auto* r = o.if_contains("reason"); r && r->is_string()) d.reason = std::string(r->as_string());
       if (auto* op = o.if_contains("operator"); op && op->is_string())
         d.actor = who.name() + "/" + std::string(op->as_string());
+      if (auto* g = o.if_contains("grade"); g && g->is_string()) d.grade = std::string(g->as_string());
+      if (auto* r = o.if_contains("rationale"); r && r->is_string()) d.rationale = std::string(r->as_string());
     }
     auto outcome = co_await await_result<DecisionOutcome>(
         [this, &d](auto done) { hub.decide(std::move(d), std::move(done)); });
@@ -485,7 +576,91 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return json_response(req, http::status::ok, body);
   }
 
-  net::awaitable<Response> inbox(Request& req, const Identity& who) {
+  net::awaitable<Response> reroute(Request& req, const Identity& who, std::string id) {
+    if (who.agency.empty()) co_return problem(req, Error::make("forbidden", "only the sending agency re-routes", "certificate"));
+    auto body = parse_json_object(req.body());
+    if (!body) co_return problem(req, body.error());
+    auto* r = body->if_contains("receiver");
+    if (!r || !r->is_string() || r->as_string().empty())
+      co_return problem(req, Error::make("required", "name the new receiver (an agency id or responsible-police|fire|ambulance)",
+                                         "receiver"));
+    std::string receiver(r->as_string());
+    auto outcome = co_await await_result<SubmitOutcome>(
+        [this, &who, &id, &receiver](auto done) { hub.reroute(who, id, std::move(receiver), std::move(done)); });
+    if (!outcome) co_return problem(req, outcome.error());
+    json::array transfers;
+    for (const auto& [tid, to] : outcome->transfers) transfers.push_back({{"id", tid}, {"receiver", to}});
+    co_return json_response(req, outcome->duplicate ? http::status::ok : http::status::accepted,
+                            {{"status", outcome->duplicate ? "duplicate" : "received"}, {"transfers", std::move(transfers)}});
+  }
+
+  // /v1/buddy/...: arrangements, invocations, stand-down and reconciliation.
+  net::awaitable<Response> buddy_api(Request& req, const Identity& who, const std::vector<std::string_view>& parts,
+                                     RequestAudit& note) {
+    const auto method = req.method();
+    if (parts.size() == 2 && method == http::verb::get) {
+      // The status board: arrangements, what is invoked now, and the hub's suggestions.
+      json::array arrangements, active, suggestions;
+      for (const auto& a : hub.board().arrangements()) arrangements.push_back(arrangement_json(a));
+      for (const auto& inv : hub.board().active()) active.push_back(invocation_json(inv));
+      for (const auto& sgn : hub.suggestions()) suggestions.push_back(suggestion_json(sgn));
+      note.record("read-buddy-board", "buddy");
+      co_return json_response(req, http::status::ok,
+                              {{"arrangements", std::move(arrangements)},
+                               {"active", std::move(active)},
+                               {"suggestions", std::move(suggestions)}});
+    }
+    if (parts.size() == 3 && parts[2] == "invocations" && method == http::verb::get) {
+      auto list = hub.store().invocations(query_param(req.target(), "active") == "true");
+      if (!list) co_return problem(req, list.error());
+      json::array a;
+      for (const auto& inv : *list) a.push_back(invocation_json(inv));
+      note.record("list-invocations", "buddy");
+      co_return json_response(req, http::status::ok, {{"invocations", std::move(a)}});
+    }
+    if (parts.size() == 3 && parts[2] == "invocations" && method == http::verb::post) {
+      auto request = parse_invocation_request(req.body());
+      if (!request) co_return problem(req, request.error());
+      buddy::InvocationRequest r = std::move(request).value();
+      auto outcome = co_await await_result<buddy::Invocation>(
+          [this, &who, &r](auto done) { hub.invoke(who, std::move(r), std::move(done)); });
+      if (!outcome) co_return problem(req, outcome.error());
+      Response res = json_response(req, http::status::created, invocation_json(*outcome));
+      res.set(http::field::location, "/v1/buddy/invocations/" + outcome->id);
+      co_return res;
+    }
+    if (parts.size() == 4 && parts[2] == "invocations" && method == http::verb::get) {
+      auto report = hub.report(std::string(parts[3]));
+      if (!report) co_return problem(req, report.error());
+      const auto& inv = report->invocation;
+      // The incidents themselves only for those involved; anyone may see that it is invoked.
+      const bool involved = who.has_role(Role::administrator) || who.agency == inv.home || who.agency == inv.buddy ||
+                            who.agency == inv.secondary;
+      note.record("read-invocation", "invocation:" + inv.id);
+      if (involved)
+        for (const auto* list : {&report->received, &report->created, &report->returned})
+          for (const auto& t : *list) note.add_transfer(t.id);
+      co_return json_response(req, http::status::ok, report_json(*report, involved));
+    }
+    if (parts.size() == 5 && parts[2] == "invocations" && parts[4] == "stand-down" && method == http::verb::post) {
+      auto body = parse_json_object(req.body().empty() ? std::string_view("{}") : std::string_view(req.body()));
+      if (!body) co_return problem(req, body.error());
+      std::string reason;
+      if (auto* r = body->if_contains("reason"); r && r->is_string()) reason = std::string(r->as_string());
+      std::string id(parts[3]);
+      auto outcome = co_await await_result<StandDownOutcome>(
+          [this, &who, &id, &reason](auto done) { hub.stand_down(who, id, std::move(reason), std::move(done)); });
+      if (!outcome) co_return problem(req, outcome.error());
+      json::array returned;
+      for (const auto& [tid, to] : outcome->returned) returned.push_back({{"id", tid}, {"receiver", to}});
+      json::object body_out = invocation_json(outcome->invocation);
+      body_out["returned"] = std::move(returned);
+      co_return json_response(req, http::status::ok, body_out);
+    }
+    co_return problem(req, Error::make("not-found", "no such buddy resource", "path"));
+  }
+
+  net::awaitable<Response> inbox(Request& req, const Identity& who, RequestAudit& note) {
     if (who.agency.empty()) co_return problem(req, Error::make("forbidden", "the inbox is per agency", "certificate"));
     const std::uint64_t after = to_uint(query_param(req.target(), "after"), 0);
     const auto limit = std::clamp<std::uint64_t>(to_uint(query_param(req.target(), "limit"), 100), 1, 1000);
@@ -499,8 +674,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       deliveries = hub.dispatcher().pending_after(who.agency, after, limit);
     }
     hub.dispatcher().unsubscribe(handle);
-    json::array a;
-    for (const auto& d : deliveries) a.push_back(delivery_json(d));
+    json::array a, seqs;
+    note.record("read-inbox", "agency:" + who.agency);
+    for (const auto& d : deliveries) {
+      a.push_back(delivery_json(d));
+      seqs.push_back(d.seq);
+      note.add_transfer(d.transfer_id);
+    }
+    note.detail["deliveries"] = std::move(seqs);
     co_return json_response(req, http::status::ok, {{"deliveries", std::move(a)}});
   }
 
@@ -518,7 +699,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   // Address look-ups for control-room consoles: match, uprn/{n}, nearest, who-covers.
-  Response gazetteer_query(Request& req, const std::vector<std::string_view>& parts) {
+  Response gazetteer_query(Request& req, const std::vector<std::string_view>& parts, RequestAudit& note) {
+    Response res = gazetteer_answer(req, parts, note);
+    if (note.action.empty()) note.record("gazetteer-" + std::string(parts[2]), "gazetteer");
+    return res;
+  }
+
+  Response gazetteer_answer(Request& req, const std::vector<std::string_view>& parts, RequestAudit& note) {
     const gazetteer::Gazetteer* gaz = hub.gazetteer();
     if (!gaz) return problem(req, 503, Error::make("unavailable", "no gazetteer is configured or it could not be opened"));
     const std::string_view what = parts[2];
@@ -537,6 +724,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (q.empty()) return problem(req, Error::make("required", "give the address as q=...", "q"));
       json::array a;
       for (const auto& c : gaz->match(q, k)) a.push_back(gazetteer::candidate_json(c));
+      note.detail["results"] = a.size();
       return json_response(req, http::status::ok, {{"query", q}, {"candidates", std::move(a)}});
     }
     if (what == "uprn" && parts.size() == 4) {
@@ -573,26 +761,94 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return problem(req, Error::make("not-found", "no such gazetteer resource", "path"));
   }
 
-  Response dead_letters(Request& req, const Identity& who) {
+  Response dead_letters(Request& req, const Identity& who, RequestAudit& note) {
     const bool admin = who.has_role(Role::administrator);
     if (!admin && who.agency.empty()) return problem(req, Error::make("forbidden", "not permitted", "certificate"));
     auto list = hub.store().dead_letters(admin ? query_param(req.target(), "agency") : who.agency);
     if (!list) return problem(req, list.error());
-    json::array a;
+    json::array a, seqs;
+    note.record("list-dead-letters", admin ? std::string("hub") : "agency:" + who.agency);
     for (const auto& d : *list) {
       json::object o = delivery_json(d);
       o.erase("body");  // the listing is for supervisors; the content stays with the transfer
       o["lastError"] = d.last_error;
       a.push_back(std::move(o));
+      seqs.push_back(d.seq);
+      note.add_transfer(d.transfer_id);
     }
+    note.detail["deliveries"] = std::move(seqs);
     return json_response(req, http::status::ok, {{"deadLetters", std::move(a)}});
+  }
+
+  // ---------------------------------------------------------------- audit administration
+
+  // Erases a transfer's personal data; the skeleton and the audit trail stay.
+  net::awaitable<Response> erase(Request& req, const Identity& who, const std::string& id) {
+    EraseRequest request{id, who.name(), ""};
+    boost::system::error_code ec;
+    json::value v = req.body().empty() ? json::value(json::object()) : json::parse(req.body(), ec);
+    if (ec || !v.is_object())
+      co_return problem(req, Error::make("bad-request", "body must be a JSON object {\"reason\": ...}", "body"));
+    if (const auto* r = v.as_object().if_contains("reason"); r && r->is_string()) request.reason = std::string(r->as_string());
+    auto outcome = co_await await_result<EraseOutcome>(
+        [this, &request](auto done) { hub.erase(std::move(request), std::move(done)); });
+    if (!outcome) co_return problem(req, outcome.error());
+    json::object body = transfer_json(outcome->transfer);
+    body["erased"] = json::object{{"messageBodies", outcome->messages},
+                                  {"deliveryPayloads", outcome->deliveries},
+                                  {"eventDetails", outcome->events},
+                                  {"audit", outcome->audit.seq}};
+    co_return json_response(req, http::status::ok, body);
+  }
+
+  // Checks the chain in the store file (read-only, its own snapshot). `head=N:H,...`
+  // adds anchors from earlier event=audit-head lines, so truncation shows too.
+  Response verify_audit(Request& req, RequestAudit& note) {
+    std::vector<AuditAnchor> anchors;
+    std::string heads = query_param(req.target(), "head");
+    for (std::size_t start = 0; !heads.empty() && start <= heads.size();) {
+      const std::size_t comma = std::min(heads.find(',', start), heads.size());
+      auto anchor = parse_audit_anchor(std::string_view(heads).substr(start, comma - start));
+      if (!anchor) return problem(req, anchor.error());
+      anchors.push_back(*anchor);
+      start = comma + 1;
+    }
+    auto report = verify_audit_file(hub.config().store_path, anchors);
+    if (!report) return problem(req, report.error());
+    note.record("audit-verify", "audit");
+    note.category = AuditCategory::administration;
+    note.detail["ok"] = report->ok();
+    note.detail["entries"] = report->entries;
+    note.detail["head"] = std::to_string(report->last_seq) + ":" + report->head_hash;
+    if (!report->ok()) spdlog::error("event=alert kind=audit-chain-broken first_seq={} problem=\"{}\"",
+                                     report->problems.front().seq, report->problems.front().message);
+    return json_response(req, http::status::ok, json::parse(report->json()));
+  }
+
+  // GET /v1/admin/audit?subject=S&after=SEQ&limit=N: entries, oldest first.
+  Response read_audit(Request& req, RequestAudit& note) {
+    const std::string target(req.target());
+    const std::string subject = query_param(target, "subject");
+    const auto after = static_cast<std::int64_t>(to_uint(query_param(target, "after"), 0));
+    const auto limit = static_cast<std::int64_t>(std::clamp<std::uint64_t>(to_uint(query_param(target, "limit"), 1000), 1, 10000));
+    auto entries = read_audit_file(hub.config().store_path, subject, after, limit);
+    if (!entries) return problem(req, entries.error());
+    json::array a;
+    for (const auto& e : *entries) a.push_back(json::parse(audit_record_json(e)));
+    note.record("read-audit", "audit");
+    note.category = AuditCategory::administration;
+    note.detail["subject"] = subject;
+    note.detail["count"] = entries->size();
+    return json_response(req, http::status::ok, {{"entries", std::move(a)}});
   }
 
   net::awaitable<Response> retry_dead_letter(Request& req, const Identity& who, const std::string& seq_text) {
     if (!who.has_role(Role::administrator))
       co_return problem(req, Error::make("forbidden", "only an administrator may requeue", "certificate"));
     const std::uint64_t seq = to_uint(seq_text, 0);
-    auto outcome = co_await await_result<Delivery>([this, &seq](auto done) { hub.requeue(seq, std::move(done)); });
+    std::string actor = who.name();
+    auto outcome =
+        co_await await_result<Delivery>([this, &seq, &actor](auto done) { hub.requeue(seq, std::move(actor), std::move(done)); });
     if (!outcome) co_return problem(req, outcome.error());
     json::object o = delivery_json(*outcome);
     o.erase("body");
@@ -612,6 +868,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto [accept_ec] = co_await ws->async_accept(req, nothrow);
     if (accept_ec) co_return;
     spdlog::info("event=stream-opened agency={}", who.agency);
+    // Frames a client acknowledges are audited as disclosures; stream-closed lists the rest.
+    hub.audit(AuditEntry{who.name(), "stream-opened", AuditCategory::consultation, "agency:" + who.agency, "{}", ""});
 
     auto signal = std::make_shared<Signal>(ex);
     const auto handle = hub.dispatcher().subscribe(who.agency, notifier(signal, ex));
@@ -622,10 +880,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     net::co_spawn(ex, stream_reader(ws, signal, in_flight, closed, who.agency), net::detached);
 
     const std::size_t window = hub.config().delivery.stream_window;
-    std::uint64_t last_sent = 0;
+    std::uint64_t sent = 0;
     while (!*closed && !stopped) {
       const std::size_t room = window > in_flight->size() ? window - in_flight->size() : 0;
-      auto batch = room ? hub.dispatcher().pending_after(who.agency, last_sent, room) : std::vector<Delivery>{};
+      // Everything pending that is not already in flight: a priority-lane delivery committed
+      // after routine ones still goes out first.
+      auto batch = room ? hub.dispatcher().pending_except(who.agency, *in_flight, room) : std::vector<Delivery>{};
       if (batch.empty()) {
         co_await signal->wait(std::chrono::seconds(30));
         continue;
@@ -640,12 +900,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           break;
         }
         in_flight->insert(d.seq);
-        last_sent = d.seq;
+        ++sent;
       }
       if (failed) break;
     }
     hub.dispatcher().unsubscribe(handle);
+    hub.seen(who.agency, now_ms());  // link-down time counts from here
     spdlog::info("event=stream-closed agency={} unacknowledged={}", who.agency, in_flight->size());
+    {
+      json::array unacknowledged;
+      for (auto seq : *in_flight) unacknowledged.push_back(seq);
+      hub.audit(AuditEntry{who.name(), "stream-closed", AuditCategory::consultation, "agency:" + who.agency,
+                           json::serialize(json::object{{"sent", sent}, {"sentUnacknowledged", std::move(unacknowledged)}}),
+                           ""});
+    }
     if (!*closed) co_await ws->async_close(websocket::close_code::going_away, nothrow);
   }
 
@@ -775,8 +1043,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       std::lock_guard lock(background_mutex);
       background.push_back(signal);
     }
+    auto next_head_log = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!stopped) {
-      hub.sweep_dead_letters(now_ms());
+      const std::int64_t now = now_ms();
+      hub.sweep_dead_letters(now);
+      hub.sweep_deadlines(now);
+      hub.check_links(now);
+      if (std::chrono::steady_clock::now() >= next_head_log) {
+        hub.log_audit_head();  // anchors against truncation of the audit log
+        next_head_log = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      }
       co_await signal->wait(std::chrono::seconds(1));
     }
   }

@@ -1,5 +1,6 @@
 #include "hub/store.hpp"
 
+#include <boost/json.hpp>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -49,6 +50,13 @@ std::string make_transfer_id(std::string_view sender, std::string_view sender_re
   return id;
 }
 
+std::string grade_text(const model::Priority& p) {
+  if (p.police_grade) return std::string(model::to_string(*p.police_grade));
+  if (p.ambulance_category) return "category-" + std::to_string(*p.ambulance_category);
+  if (!p.fire_priority.empty()) return p.fire_priority;
+  return {};
+}
+
 namespace {
 
 const char* kSchema = R"sql(
@@ -76,7 +84,11 @@ CREATE TABLE IF NOT EXISTS transfers(
   decision_reason TEXT NOT NULL DEFAULT '',
   decided_by TEXT NOT NULL DEFAULT '',
   findings TEXT NOT NULL DEFAULT '[]',
-  location TEXT NOT NULL DEFAULT '{}'
+  location TEXT NOT NULL DEFAULT '{}',
+  receiver_grade TEXT NOT NULL DEFAULT '',
+  grade_rationale TEXT NOT NULL DEFAULT '',
+  invocation TEXT NOT NULL DEFAULT '',
+  overdue_at INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS transfers_sender ON transfers(sender, stored_at);
 CREATE INDEX IF NOT EXISTS transfers_receiver ON transfers(receiver, stored_at);
@@ -103,7 +115,8 @@ CREATE TABLE IF NOT EXISTS deliveries(
   attempts INTEGER NOT NULL DEFAULT 0,
   queued_at INTEGER NOT NULL,
   delivered_at INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT NOT NULL DEFAULT ''
+  last_error TEXT NOT NULL DEFAULT '',
+  lane INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(agency, seq) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(agency, seq) WHERE state = 'dead';
@@ -117,6 +130,55 @@ CREATE TABLE IF NOT EXISTS events(
   detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_transfer ON events(transfer_id, id);
+CREATE TABLE IF NOT EXISTS invocations(
+  id TEXT PRIMARY KEY,
+  home TEXT NOT NULL,
+  buddy TEXT NOT NULL,
+  secondary TEXT NOT NULL DEFAULT '',
+  trigger TEXT NOT NULL,
+  calls TEXT NOT NULL,
+  incidents TEXT NOT NULL,
+  types TEXT NOT NULL DEFAULT '',
+  mode TEXT NOT NULL,
+  authorised_by TEXT NOT NULL,
+  authorised_via TEXT NOT NULL,
+  cha_reference TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER NOT NULL DEFAULT 0,
+  stood_down_by TEXT NOT NULL DEFAULT '',
+  stand_down_reason TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+)sql";
+
+// Indexes on columns that older databases gain in migrate(), so created after it.
+const char* kLateIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS transfers_invocation ON transfers(invocation) WHERE invocation != '';
+CREATE INDEX IF NOT EXISTS transfers_on_behalf ON transfers(on_behalf_of, stored_at) WHERE on_behalf_of != '';
+CREATE INDEX IF NOT EXISTS deliveries_held ON deliveries(transfer_id) WHERE state = 'held';
+)sql";
+
+// Schema version 3: the hash-chained audit log (audit.hpp). No index beyond seq: an index
+// on subject would dirty a scattered page per entry on the hot path; audit queries scan.
+// The triggers keep the hub itself from changing or deleting entries; anyone who drops
+// them and edits the file breaks the chain, which `deitctl audit verify` reports.
+const char* kAuditSchema = R"sql(
+CREATE TABLE IF NOT EXISTS audit(
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  category TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql";
 
 Error db_error(sqlite3* db, const std::string& what) {
@@ -234,14 +296,33 @@ class Connection {
 
   // Brings a database made by an earlier version up to the current schema.
   Status migrate() {
-    bool has_location = false;
-    auto& columns = stmt("SELECT name FROM pragma_table_info('transfers')");
-    while (columns.step() == SQLITE_ROW) has_location |= columns.text(0) == "location";
-    columns.reset();
-    if (!has_location) {
-      if (auto s = exec("ALTER TABLE transfers ADD COLUMN location TEXT NOT NULL DEFAULT '{}'"); !s) return s;
+    struct Added {
+      const char* table;
+      const char* column;
+      const char* declaration;
+    };
+    static const Added added[] = {
+        {"transfers", "location", "TEXT NOT NULL DEFAULT '{}'"},         // version 2
+        {"transfers", "receiver_grade", "TEXT NOT NULL DEFAULT ''"},     // version 3: routing and buddy
+        {"transfers", "grade_rationale", "TEXT NOT NULL DEFAULT ''"},
+        {"transfers", "invocation", "TEXT NOT NULL DEFAULT ''"},
+        {"transfers", "overdue_at", "INTEGER NOT NULL DEFAULT 0"},
+        {"deliveries", "lane", "INTEGER NOT NULL DEFAULT 0"},
+    };
+    for (const auto& a : added) {
+      bool present = false;
+      auto& columns = stmt("SELECT name FROM pragma_table_info(?)");
+      columns.bind(a.table);
+      while (columns.step() == SQLITE_ROW) present |= columns.text(0) == a.column;
+      columns.reset();
+      if (!present) {
+        const std::string sql = std::string("ALTER TABLE ") + a.table + " ADD COLUMN " + a.column + " " + a.declaration;
+        if (auto s = exec(sql.c_str()); !s) return s;
+      }
     }
-    return exec("PRAGMA user_version = 2");
+    if (auto s = exec(kLateIndexes); !s) return s;
+    if (auto s = exec(kAuditSchema); !s) return s;
+    return exec("PRAGMA user_version = 3");
   }
 
   Stmt& stmt(const char* sql) {
@@ -290,13 +371,18 @@ TransferRecord read_transfer(const Stmt& s) {
   t.decided_by = s.text(c++);
   t.findings_json = s.text(c++);
   t.location_json = s.text(c++);
+  t.receiver_grade = s.text(c++);
+  t.grade_rationale = s.text(c++);
+  t.invocation = s.text(c++);
+  t.overdue_at = s.i64(c++);
   return t;
 }
 
 #define TRANSFER_COLUMNS                                                                                        \
   "id, sender, receiver, sender_reference, shared_reference, reason, on_behalf_of, state, grade, emergency, " \
   "life_risk, last_sequence, received_at, validated_at, stored_at, delivered_at, accepted_at, rejected_at, "   \
-  "closed_at, cancelled_at, decision_reason, decided_by, findings, location"
+  "closed_at, cancelled_at, decision_reason, decided_by, findings, location, receiver_grade, grade_rationale, "  \
+  "invocation, overdue_at"
 
 Delivery read_delivery(const Stmt& s) {
   Delivery d;
@@ -311,17 +397,45 @@ Delivery read_delivery(const Stmt& s) {
   d.attempts = static_cast<int>(s.i64(8));
   d.queued_at = s.i64(9);
   d.last_error = s.text(10);
+  d.lane = static_cast<int>(s.i64(11));
   return d;
 }
 
-#define DELIVERY_COLUMNS "seq, agency, transfer_id, message_id, kind, content_type, payload, state, attempts, queued_at, last_error"
+#define INVOCATION_COLUMNS                                                                                 \
+  "id, home, buddy, secondary, trigger, calls, incidents, types, mode, authorised_by, authorised_via, "  \
+  "cha_reference, note, started_at, ended_at, stood_down_by, stand_down_reason"
 
-std::string grade_text(const model::Priority& p) {
-  if (p.police_grade) return std::string(model::to_string(*p.police_grade));
-  if (p.ambulance_category) return "category-" + std::to_string(*p.ambulance_category);
-  if (!p.fire_priority.empty()) return p.fire_priority;
-  return {};
+buddy::Invocation read_invocation_row(const Stmt& s) {
+  buddy::Invocation inv;
+  int c = 0;
+  inv.id = s.text(c++);
+  inv.home = s.text(c++);
+  inv.buddy = s.text(c++);
+  inv.secondary = s.text(c++);
+  inv.trigger = buddy::parse_trigger(s.text(c++)).value_or(buddy::Trigger::influx_of_calls);
+  inv.scope.calls = buddy::parse_call_scope(s.text(c++)).value_or(buddy::CallScope::all_calls);
+  inv.scope.incidents = buddy::parse_incident_scope(s.text(c++)).value_or(buddy::IncidentScope::all);
+  const std::string types = s.text(c++);
+  for (std::size_t start = 0; start < types.size();) {
+    std::size_t comma = types.find(',', start);
+    if (comma == std::string::npos) comma = types.size();
+    inv.scope.types.push_back(types.substr(start, comma - start));
+    start = comma + 1;
+  }
+  inv.mode = buddy::parse_mode(s.text(c++)).value_or(buddy::Mode::dispatch_on_behalf);
+  inv.authorised_by = s.text(c++);
+  inv.authorised_via = s.text(c++);
+  inv.cha_reference = s.text(c++);
+  inv.note = s.text(c++);
+  inv.started_at = s.i64(c++);
+  inv.ended_at = s.i64(c++);
+  inv.stood_down_by = s.text(c++);
+  inv.stand_down_reason = s.text(c++);
+  return inv;
 }
+
+#define DELIVERY_COLUMNS \
+  "seq, agency, transfer_id, message_id, kind, content_type, payload, state, attempts, queued_at, last_error, lane"
 
 std::string json_escape(std::string_view s) {
   std::string out;
@@ -343,6 +457,21 @@ std::string json_escape(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string audit_detail(const boost::json::object& o) { return boost::json::serialize(o); }
+
+// An entry about one transfer names it as its subject; one about several names `fallback`
+// and lists them under "transfers" (which `deitctl audit list --subject` also searches).
+std::string audit_subject(const boost::json::array& transfers, const std::string& fallback) {
+  if (transfers.size() == 1) return "transfer:" + std::string(transfers[0].as_string());
+  return fallback;
+}
+
+void add_unique(boost::json::array& a, const std::string& id) {
+  for (const auto& v : a)
+    if (v.as_string() == id) return;
+  a.emplace_back(id);
 }
 
 }  // namespace
@@ -457,6 +586,59 @@ struct Store::Impl {
 
   // ---- operations (run on the writer thread, inside a savepoint) ----
 
+  // Appends one chained audit entry. The chain's end is read back from the table rather
+  // than kept in memory, so a savepoint or transaction rollback can never leave a stale
+  // head behind; the row is on the last, cached page.
+  Result<AuditRecord> append_audit_row(Connection& c, const AuditEntry& e) {
+    AuditRecord r = audit_record_from(e);
+    auto& last = c.stmt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    DEIT_SQL_OK(last);
+    if (last.step() == SQLITE_ROW) {
+      r.seq = last.i64(0) + 1;
+      r.prev_hash = last.text(1);
+    } else {
+      r.seq = 1;
+      r.prev_hash = std::string(kAuditGenesisHash);
+    }
+    last.reset();
+    r.at = now_ms();
+    r.hash = audit_hash(r);
+    auto& ins = c.stmt("INSERT INTO audit(seq, at, actor, action, category, subject, detail, reason, prev_hash, hash) "
+                       "VALUES(?,?,?,?,?,?,?,?,?,?)");
+    DEIT_SQL_OK(ins);
+    if (auto st = ins.bind(r.seq)
+                      .bind(r.at)
+                      .bind(r.actor)
+                      .bind(r.action)
+                      .bind(r.category)
+                      .bind(r.subject)
+                      .bind(r.detail)
+                      .bind(r.reason)
+                      .bind(r.prev_hash)
+                      .bind(r.hash)
+                      .run();
+        !st)
+      return st.error();
+    return r;
+  }
+
+  Status audit(Connection& c, const AuditEntry& e) {
+    auto r = append_audit_row(c, e);
+    return r ? Status::success() : Status(r.error());
+  }
+
+  static Result<AuditAnchor> audit_head_on(Connection& c) {
+    auto& s = c.stmt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    DEIT_SQL_OK(s);
+    AuditAnchor head{0, std::string(kAuditGenesisHash)};
+    if (s.step() == SQLITE_ROW) {
+      head.seq = s.i64(0);
+      head.hash = s.text(1);
+    }
+    s.reset();
+    return head;
+  }
+
   Status insert_event(Connection& c, const std::string& transfer_id, std::int64_t at, std::string_view event,
                       std::string_view actor, std::string_view message_id, std::string_view detail) {
     auto& s = c.stmt("INSERT INTO events(transfer_id, at, event, actor, message_id, detail) VALUES(?,?,?,?,?,?)");
@@ -466,12 +648,22 @@ struct Store::Impl {
 
   Result<Delivery> insert_delivery(Connection& c, const std::string& agency, const std::string& transfer_id,
                                    const std::string& message_id, std::string_view kind, std::string_view content_type,
-                                   std::shared_ptr<const std::string> payload, std::int64_t at) {
+                                   std::shared_ptr<const std::string> payload, std::int64_t at, int lane = 0,
+                                   bool held = false) {
     auto& s = c.stmt(
-        "INSERT INTO deliveries(agency, transfer_id, message_id, kind, content_type, payload, state, queued_at) "
-        "VALUES(?,?,?,?,?,?,'pending',?)");
+        "INSERT INTO deliveries(agency, transfer_id, message_id, kind, content_type, payload, state, queued_at, lane) "
+        "VALUES(?,?,?,?,?,?,?,?,?)");
     DEIT_SQL_OK(s);
-    if (auto st = s.bind(agency).bind(transfer_id).bind(message_id).bind(kind).bind(content_type).blob(*payload).bind(at).run();
+    if (auto st = s.bind(agency)
+                      .bind(transfer_id)
+                      .bind(message_id)
+                      .bind(kind)
+                      .bind(content_type)
+                      .blob(*payload)
+                      .bind(held ? "held" : "pending")
+                      .bind(at)
+                      .bind(lane)
+                      .run();
         !st)
       return st.error();
     Delivery d;
@@ -483,7 +675,8 @@ struct Store::Impl {
     d.content_type = std::string(content_type);
     d.payload = std::move(payload);
     d.queued_at = at;
-    d.state = "pending";
+    d.lane = lane;
+    d.state = held ? "held" : "pending";
     return d;
   }
 
@@ -506,7 +699,13 @@ struct Store::Impl {
           out.transfers.emplace_back(entry.substr(0, eq), eq == std::string::npos ? "" : entry.substr(eq + 1));
           start = comma + 1;
         }
-        return Status::success();
+        s.reset();
+        boost::json::array transfers;
+        for (const auto& t : out.transfers) transfers.emplace_back(t.first);
+        return audit(c, AuditEntry{m.sender_agency, "submit-duplicate", AuditCategory::lifecycle,
+                                   "message:" + m.sender_agency + "/" + m.message_id,
+                                   audit_detail({{"message", m.message_id}, {"transfers", std::move(transfers)}}),
+                                   "message id already received; nothing stored"});
       }
     }
     const std::int64_t stored_at = now_ms();
@@ -530,7 +729,7 @@ struct Store::Impl {
                              "incidentMessage/senderReference");
         auto& ins = c.stmt("INSERT INTO transfers(id, sender, receiver, sender_reference, shared_reference, reason, "
                            "on_behalf_of, state, grade, emergency, life_risk, last_sequence, received_at, validated_at, "
-                           "stored_at, findings, location) VALUES(?,?,?,?,?,?,?,'stored',?,?,?,?,?,?,?,?,?)");
+                           "stored_at, findings, location, invocation) VALUES(?,?,?,?,?,?,?,'stored',?,?,?,?,?,?,?,?,?,?)");
         DEIT_SQL_OK(ins);
         const auto& p = m.incident.priority;
         if (auto st = ins.bind(t.transfer_id)
@@ -538,8 +737,8 @@ struct Store::Impl {
                           .bind(t.receiver)
                           .bind(m.sender_reference)
                           .bind(m.shared_reference)
-                          .bind(model::to_string(m.reason))
-                          .bind(m.on_behalf_of)
+                          .bind(t.reason.empty() ? model::to_string(m.reason) : std::string_view(t.reason))
+                          .bind(t.on_behalf_of.empty() ? m.on_behalf_of : t.on_behalf_of)
                           .bind(grade_text(p))
                           .bind(p.emergency)
                           .bind(p.life_risk)
@@ -549,6 +748,7 @@ struct Store::Impl {
                           .bind(stored_at)
                           .bind(t.findings_json)
                           .bind(r.location_json)
+                          .bind(t.invocation)
                           .run();
             !st)
           return st;
@@ -558,7 +758,7 @@ struct Store::Impl {
                              "no transfer to " + t.receiver + " for sender reference '" + m.sender_reference +
                                  "'; send a create first",
                              "incidentMessage/senderReference");
-        if (state == "closed" || state == "cancelled")
+        if (state == "closed" || state == "cancelled" || state == "redirected")
           return Error::make("conflict", "transfer " + t.transfer_id + " is " + state + "; no further messages",
                              "incidentMessage/messageType");
         if (m.sequence && m.sequence <= last_sequence)
@@ -598,10 +798,16 @@ struct Store::Impl {
             !st)
           return st;
       }
+      if (t.held) {
+        if (auto st = insert_event(c, t.transfer_id, stored_at, "held", "hub", m.message_id,
+                                   "returned to " + t.receiver + " when " + t.invocation + " stands down");
+            !st)
+          return st;
+      }
       auto d = insert_delivery(c, t.receiver, t.transfer_id, m.message_id, "incident", t.content_type,
-                               std::make_shared<const std::string>(t.payload), stored_at);
+                               std::make_shared<const std::string>(t.payload), stored_at, t.lane, t.held);
       if (!d) return d.error();
-      out.deliveries.push_back(std::move(d).value());
+      if (!t.held) out.deliveries.push_back(std::move(d).value());
       out.transfers.emplace_back(t.transfer_id, t.receiver);
       if (!transfer_ids.empty()) transfer_ids += ',';
       transfer_ids += t.transfer_id + "=" + t.receiver;
@@ -609,19 +815,41 @@ struct Store::Impl {
     auto& msg = c.stmt("INSERT INTO messages(sender, message_id, type, sequence, sender_reference, received_at, "
                        "transfer_ids, body) VALUES(?,?,?,?,?,?,?,?)");
     DEIT_SQL_OK(msg);
-    return msg.bind(m.sender_agency)
-        .bind(m.message_id)
-        .bind(type)
-        .bind(m.sequence)
-        .bind(m.sender_reference)
-        .bind(r.received_at)
-        .bind(transfer_ids)
-        .bind(r.canonical_xml)
-        .run();
+    if (auto st = msg.bind(m.sender_agency)
+                      .bind(m.message_id)
+                      .bind(type)
+                      .bind(m.sequence)
+                      .bind(m.sender_reference)
+                      .bind(r.received_at)
+                      .bind(transfer_ids)
+                      .bind(r.canonical_xml)
+                      .run();
+        !st)
+      return st;
+    // s.62: a create collects personal data; updates, closes and cancels alter it.
+    boost::json::array receivers, transfers;
+    for (const auto& t : r.targets) {
+      receivers.emplace_back(t.receiver);
+      transfers.emplace_back(t.transfer_id);
+    }
+    std::string why(model::to_string(m.reason));
+    if (m.type == model::MessageType::cancel && !m.incident.cancel_reason.empty()) why += ": " + m.incident.cancel_reason;
+    return audit(c, AuditEntry{m.sender_agency, "submit-" + type,
+                               m.type == model::MessageType::create ? AuditCategory::collection : AuditCategory::alteration,
+                               "message:" + m.sender_agency + "/" + m.message_id,
+                               audit_detail({{"message", m.message_id},
+                                             {"type", type},
+                                             {"sequence", m.sequence},
+                                             {"senderReference", m.sender_reference},
+                                             {"receivers", std::move(receivers)},
+                                             {"transfers", std::move(transfers)},
+                                             {"locationVerified", r.location_verified}}),
+                               std::move(why)});
   }
 
   Status do_ack(Connection& c, const std::string& agency, const std::vector<std::uint64_t>& seqs, AckOutcome& out) {
     const std::int64_t at = now_ms();
+    boost::json::array disclosed, transfers;
     for (std::uint64_t seq : seqs) {
       auto& s = c.stmt("UPDATE deliveries SET state = 'delivered', delivered_at = ? "
                        "WHERE seq = ? AND agency = ? AND state = 'pending' RETURNING transfer_id, message_id, kind");
@@ -631,6 +859,8 @@ struct Store::Impl {
       const std::string transfer_id = s.text(0), message_id = s.text(1), kind = s.text(2);
       s.reset();
       out.acknowledged.push_back(seq);
+      disclosed.push_back({{"delivery", seq}, {"transfer", transfer_id}, {"message", message_id}, {"kind", kind}});
+      add_unique(transfers, transfer_id);
       if (kind != "incident") continue;
       auto& t = c.stmt("UPDATE transfers SET delivered_at = CASE delivered_at WHEN 0 THEN ? ELSE delivered_at END, "
                        "state = CASE state WHEN 'stored' THEN 'delivered' ELSE state END WHERE id = ?");
@@ -638,7 +868,28 @@ struct Store::Impl {
       if (auto st = t.bind(at).bind(transfer_id).run(); !st) return st;
       if (auto st = insert_event(c, transfer_id, at, "delivered", agency, message_id, ""); !st) return st;
     }
-    return Status::success();
+    if (disclosed.empty()) return Status::success();
+    // s.62 disclosure: the receiving agency's system confirmed it has the message.
+    std::string subject = audit_subject(transfers, "agency:" + agency);
+    return audit(c, AuditEntry{agency, "delivered", AuditCategory::disclosure, std::move(subject),
+                               audit_detail({{"recipient", agency},
+                                             {"deliveries", std::move(disclosed)},
+                                             {"transfers", std::move(transfers)}}),
+                               "transport acknowledgement"});
+  }
+
+  // A status message for `to` about transfer `t`: {"kind":"status", "transfer", ..., extra}.
+  Result<Delivery> queue_status(Connection& c, const std::string& to, const TransferRecord& t, std::string_view state,
+                                const std::string& message_id, std::int64_t at,
+                                std::initializer_list<std::pair<std::string_view, std::string_view>> extra) {
+    std::string json = "{\"kind\":\"status\",\"transfer\":\"" + t.id + "\",\"senderReference\":\"" +
+                       json_escape(t.sender_reference) + "\",\"sender\":\"" + t.sender + "\",\"receiver\":\"" +
+                       t.receiver + "\",\"state\":\"" + std::string(state) + "\"";
+    for (const auto& [key, value] : extra)
+      if (!value.empty()) json += ",\"" + std::string(key) + "\":\"" + json_escape(value) + "\"";
+    json += ",\"at\":\"" + format_time_ms(at) + "\"}";
+    return insert_delivery(c, to, t.id, message_id, "status", "application/json",
+                           std::make_shared<const std::string>(std::move(json)), at);
   }
 
   Status do_decide(Connection& c, const DecisionRequest& r, DecisionOutcome& out) {
@@ -652,6 +903,17 @@ struct Store::Impl {
     if (!found || found->receiver != r.agency)
       return Error::make("not-found", "no transfer " + r.transfer_id + " addressed to " + r.agency, "transfer");
     TransferRecord t = std::move(*found);
+    if (t.state == "redirected")
+      return Error::make("conflict", "transfer " + t.id + " was passed to a buddy after its deadline; it is no longer yours",
+                         "transfer");
+    if (!r.grade.empty() && r.rationale.empty())
+      return Error::make("required", "a new grade needs a rationale for the sender", "rationale");
+    const std::int64_t at = now_ms();
+    if (r.regrade_only) {
+      if (r.grade.empty()) return Error::make("required", "give the new grade", "grade");
+      if (!t.accepted_at) return Error::make("conflict", "accept transfer " + t.id + " before re-grading it", "transfer");
+      return regrade(c, t, r, at, out);
+    }
     const char* wanted = r.accept ? "accepted" : "rejected";
     if (t.accepted_at || t.rejected_at) {
       const bool same = (r.accept && t.accepted_at) || (!r.accept && t.rejected_at);
@@ -665,7 +927,8 @@ struct Store::Impl {
     }
     if (!r.accept && r.reason.empty())
       return Error::make("required", "a rejection needs a reason for the sender", "reason");
-    const std::int64_t at = now_ms();
+    if (!r.accept && !r.grade.empty())
+      return Error::make("routing", "a rejected transfer keeps the sender's grade; re-grade when accepting", "grade");
     auto& u = c.stmt(r.accept ? "UPDATE transfers SET accepted_at = ?, decision_reason = ?, decided_by = ?, "
                                 "state = CASE WHEN state IN ('stored','delivered') THEN 'accepted' ELSE state END WHERE id = ?"
                               : "UPDATE transfers SET rejected_at = ?, decision_reason = ?, decided_by = ?, "
@@ -681,23 +944,68 @@ struct Store::Impl {
     if (t.state == "stored" || t.state == "delivered") t.state = wanted;
     t.decision_reason = r.reason;
     t.decided_by = r.actor;
+    if (r.accept && !r.grade.empty()) return regrade(c, t, r, at, out);
     // The sender owns the incident until the receiver accepts: tell it at once.
-    auto payload = std::make_shared<const std::string>(
-        std::string("{\"kind\":\"status\",\"transfer\":\"") + t.id + "\",\"senderReference\":\"" +
-        json_escape(t.sender_reference) + "\",\"receiver\":\"" + t.receiver + "\",\"state\":\"" + wanted +
-        "\",\"reason\":\"" + json_escape(r.reason) + "\",\"by\":\"" + json_escape(r.actor) + "\",\"at\":\"" +
-        format_time_ms(at) + "\"}");
-    auto d = insert_delivery(c, t.sender, t.id, std::string(wanted) + ":" + t.id, "status", "application/json",
-                             std::move(payload), at);
+    auto d = queue_status(c, t.sender, t, wanted, std::string(wanted) + ":" + t.id, at,
+                          {{"reason", r.reason}, {"by", r.actor}, {"onBehalfOf", t.on_behalf_of}});
     if (!d) return d.error();
     out.status_for_sender = std::move(d).value();
+    if (auto st = audit(c, AuditEntry{r.actor, wanted, AuditCategory::lifecycle, "transfer:" + t.id,
+                                      audit_detail({{"sender", t.sender},
+                                                    {"receiver", t.receiver},
+                                                    {"statusDelivery", out.status_for_sender->seq},
+                                                    {"transfers", boost::json::array{boost::json::string(t.id)}}}),
+                                      r.reason});
+        !st)
+      return st;
     out.transfer = std::move(t);
+    return Status::success();
+  }
+
+  // The receiver's own grade: recorded beside the sender's (which is never overwritten) and
+  // told to the sender with the rationale.
+  Status regrade(Connection& c, TransferRecord& t, const DecisionRequest& r, std::int64_t at, DecisionOutcome& out) {
+    auto& u = c.stmt("UPDATE transfers SET receiver_grade = ?, grade_rationale = ? WHERE id = ?");
+    DEIT_SQL_OK(u);
+    if (auto st = u.bind(r.grade).bind(r.rationale).bind(t.id).run(); !st) return st;
+    const std::string detail = "from '" + (t.receiver_grade.empty() ? t.grade : t.receiver_grade) + "' to '" + r.grade +
+                               "': " + r.rationale;
+    if (auto st = insert_event(c, t.id, at, "regraded", r.actor, "", detail); !st) return st;
+    const std::string previous = t.receiver_grade.empty() ? t.grade : t.receiver_grade;
+    t.receiver_grade = r.grade;
+    t.grade_rationale = r.rationale;
+    const std::string state = r.regrade_only ? "regraded" : "accepted";
+    auto d = queue_status(c, t.sender, t, state, "regraded:" + t.id + ":" + std::to_string(at), at,
+                          {{"reason", r.reason},
+                           {"by", r.actor},
+                           {"senderGrade", t.grade},
+                           {"previousGrade", previous},
+                           {"grade", r.grade},
+                           {"rationale", r.rationale},
+                           {"onBehalfOf", t.on_behalf_of}});
+    if (!d) return d.error();
+    out.status_for_sender = std::move(d).value();
+    if (auto st = audit(c, AuditEntry{r.actor, r.regrade_only ? "regrade" : "accepted",
+                                      r.regrade_only ? AuditCategory::alteration : AuditCategory::lifecycle,
+                                      "transfer:" + t.id,
+                                      audit_detail({{"sender", t.sender},
+                                                    {"receiver", t.receiver},
+                                                    {"senderGrade", t.grade},
+                                                    {"previousGrade", previous},
+                                                    {"grade", r.grade},
+                                                    {"statusDelivery", out.status_for_sender->seq},
+                                                    {"transfers", boost::json::array{boost::json::string(t.id)}}}),
+                                      r.rationale});
+        !st)
+      return st;
+    out.transfer = t;
     return Status::success();
   }
 
   Status do_dead_letter(Connection& c, const std::vector<std::uint64_t>& seqs, const std::string& reason,
                         std::vector<Delivery>& out) {
     const std::int64_t at = now_ms();
+    boost::json::array dead, transfers;
     for (std::uint64_t seq : seqs) {
       auto& s = c.stmt("UPDATE deliveries SET state = 'dead', last_error = ? WHERE seq = ? AND state = 'pending' "
                        "RETURNING agency, transfer_id, message_id, kind");
@@ -706,6 +1014,8 @@ struct Store::Impl {
       if (s.step() != SQLITE_ROW) continue;
       const std::string agency = s.text(0), transfer_id = s.text(1), message_id = s.text(2), kind = s.text(3);
       s.reset();
+      dead.push_back({{"delivery", seq}, {"agency", agency}, {"transfer", transfer_id}, {"message", message_id}, {"kind", kind}});
+      add_unique(transfers, transfer_id);
       if (kind != "incident") continue;
       auto& t = c.stmt("UPDATE transfers SET state = CASE WHEN state IN ('stored') THEN 'dead-letter' ELSE state END "
                        "WHERE id = ? RETURNING sender, sender_reference");
@@ -725,10 +1035,14 @@ struct Store::Impl {
       if (!d) return d.error();
       out.push_back(std::move(d).value());
     }
-    return Status::success();
+    if (dead.empty()) return Status::success();
+    std::string subject = audit_subject(transfers, "hub");
+    return audit(c, AuditEntry{"hub", "dead-letter", AuditCategory::lifecycle, std::move(subject),
+                               audit_detail({{"deliveries", std::move(dead)}, {"transfers", std::move(transfers)}}),
+                               reason});
   }
 
-  Status do_requeue(Connection& c, std::uint64_t seq, Delivery& out) {
+  Status do_requeue(Connection& c, std::uint64_t seq, const std::string& actor, Delivery& out) {
     auto& s = c.stmt("SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE seq = ? AND state = 'dead'");
     DEIT_SQL_OK(s);
     s.bind(seq);
@@ -744,9 +1058,270 @@ struct Store::Impl {
     auto& t = c.stmt("UPDATE transfers SET state = 'stored' WHERE id = ? AND state = 'dead-letter'");
     DEIT_SQL_OK(t);
     if (auto st = t.bind(old.transfer_id).run(); !st) return st;
-    if (auto st = insert_event(c, old.transfer_id, at, "requeued", "administrator", old.message_id, ""); !st) return st;
+    if (auto st = insert_event(c, old.transfer_id, at, "requeued", actor, old.message_id, ""); !st) return st;
     out = std::move(d).value();
+    return audit(c, AuditEntry{actor, "requeue", AuditCategory::lifecycle, "transfer:" + old.transfer_id,
+                               audit_detail({{"delivery", seq},
+                                             {"newDelivery", out.seq},
+                                             {"agency", old.agency},
+                                             {"message", old.message_id},
+                                             {"transfers", boost::json::array{boost::json::string(old.transfer_id)}}}),
+                               ""});
+  }
+
+  Status do_erase(Connection& c, const EraseRequest& r, EraseOutcome& out) {
+    if (r.reason.empty()) return Error::make("required", "an erasure needs a reason for the audit log", "reason");
+    auto& find = c.stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE id = ?");
+    DEIT_SQL_OK(find);
+    find.bind(r.transfer_id);
+    if (find.step() != SQLITE_ROW) return Error::make("not-found", "no transfer " + r.transfer_id, "transfer");
+    TransferRecord t = read_transfer(find);
+    find.reset();
+    // Erasing what is still being delivered would hand the receiver an empty incident.
+    auto& pending = c.stmt("SELECT count(*) FROM deliveries WHERE transfer_id = ? AND kind = 'incident' AND state = 'pending'");
+    DEIT_SQL_OK(pending);
+    pending.bind(t.id);
+    const std::int64_t waiting = pending.step() == SQLITE_ROW ? pending.i64(0) : 0;
+    pending.reset();
+    if (waiting > 0)
+      return Error::make("conflict",
+                         "transfer " + t.id + " has " + std::to_string(waiting) +
+                             " incident deliveries not yet acknowledged; erase it once they are delivered or dead-lettered",
+                         "transfer");
+    // The messages it carried: their stored canonical body is the sender's incident. A
+    // message sent to several receivers is shared, so its body goes for all of them.
+    std::vector<std::string> message_ids;
+    auto& ids = c.stmt("SELECT DISTINCT message_id FROM events WHERE transfer_id = ? AND message_id <> ''");
+    DEIT_SQL_OK(ids);
+    ids.bind(t.id);
+    while (ids.step() == SQLITE_ROW) message_ids.push_back(ids.text(0));
+    ids.reset();
+    for (const auto& id : message_ids) {
+      auto& body = c.stmt("UPDATE messages SET body = '' WHERE sender = ? AND message_id = ? AND body <> ''");
+      DEIT_SQL_OK(body);
+      if (auto st = body.bind(t.sender).bind(id).run(); !st) return st;
+      out.messages += sqlite3_changes(c.db());
+    }
+    // Incident payloads (status payloads carry no incident content). A dead letter can no
+    // longer be requeued: state 'erased'.
+    auto& payloads = c.stmt("UPDATE deliveries SET payload = X'', state = CASE state WHEN 'dead' THEN 'erased' ELSE state END "
+                            "WHERE transfer_id = ? AND kind = 'incident' AND (length(payload) > 0 OR state = 'dead')");
+    DEIT_SQL_OK(payloads);
+    if (auto st = payloads.bind(t.id).run(); !st) return st;
+    out.deliveries = sqlite3_changes(c.db());
+    auto& details = c.stmt("UPDATE events SET detail = '' WHERE transfer_id = ? AND detail <> '' AND event IN "
+                           "('translated', 'location-verified', 'location-unverified')");
+    DEIT_SQL_OK(details);
+    if (auto st = details.bind(t.id).run(); !st) return st;
+    out.events = sqlite3_changes(c.db());
+    auto& skeleton = c.stmt("UPDATE transfers SET location = '{}', findings = '[]' WHERE id = ?");
+    DEIT_SQL_OK(skeleton);
+    if (auto st = skeleton.bind(t.id).run(); !st) return st;
+    const std::int64_t at = now_ms();
+    if (auto st = insert_event(c, t.id, at, "erased", r.actor, "", r.reason); !st) return st;
+    t.location_json = "{}";
+    t.findings_json = "[]";
+    out.transfer = std::move(t);
+    boost::json::array messages;
+    for (const auto& id : message_ids) messages.emplace_back(id);
+    auto entry = append_audit_row(
+        c, AuditEntry{r.actor, "erase", AuditCategory::erasure, "transfer:" + out.transfer.id,
+                      audit_detail({{"sender", out.transfer.sender},
+                                    {"receiver", out.transfer.receiver},
+                                    {"messages", std::move(messages)},
+                                    {"messageBodies", out.messages},
+                                    {"deliveryPayloads", out.deliveries},
+                                    {"eventDetails", out.events},
+                                    {"transfers", boost::json::array{boost::json::string(out.transfer.id)}}}),
+                      r.reason});
+    if (!entry) return entry.error();
+    out.audit = std::move(entry).value();
     return Status::success();
+  }
+
+  // ---- buddy invocations and acceptance deadlines ----
+
+  Result<Delivery> queue_notice(Connection& c, const std::string& to, const buddy::Invocation& inv, std::string_view notice,
+                                std::int64_t at) {
+    std::string json = "{\"kind\":\"notice\",\"notice\":\"" + std::string(notice) + "\",\"invocation\":\"" + inv.id +
+                       "\",\"home\":\"" + inv.home + "\",\"buddy\":\"" + inv.buddy + "\",\"trigger\":\"" +
+                       std::string(buddy::to_string(inv.trigger)) + "\",\"mode\":\"" +
+                       std::string(buddy::to_string(inv.mode)) + "\",\"calls\":\"" +
+                       std::string(buddy::to_string(inv.scope.calls)) + "\",\"incidents\":\"" +
+                       std::string(buddy::to_string(inv.scope.incidents)) + "\",\"authorisedBy\":\"" +
+                       json_escape(inv.authorised_by) + "\",\"chaReference\":\"" + json_escape(inv.cha_reference) +
+                       "\",\"startedAt\":\"" + format_time_ms(inv.started_at) + "\"";
+    if (inv.ended_at)
+      json += ",\"endedAt\":\"" + format_time_ms(inv.ended_at) + "\",\"stoodDownBy\":\"" + json_escape(inv.stood_down_by) +
+              "\"";
+    json += "}";
+    return insert_delivery(c, to, inv.id, std::string(notice) + ":" + inv.id, "notice", "application/json",
+                           std::make_shared<const std::string>(std::move(json)), at);
+  }
+
+  Status do_invoke(Connection& c, const buddy::Invocation& inv, InvocationOutcome& out) {
+    auto& active = c.stmt("SELECT id FROM invocations WHERE home = ? AND ended_at = 0");
+    DEIT_SQL_OK(active);
+    active.bind(inv.home);
+    if (active.step() == SQLITE_ROW) {
+      const std::string id = active.text(0);
+      active.reset();
+      return Error::make("conflict", inv.home + " is already invoked (" + id + ")", "home");
+    }
+    active.reset();
+    std::string types;
+    for (const auto& t : inv.scope.types) types += (types.empty() ? "" : ",") + t;
+    auto& ins = c.stmt("INSERT INTO invocations(id, home, buddy, secondary, trigger, calls, incidents, types, mode, "
+                       "authorised_by, authorised_via, cha_reference, note, started_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    DEIT_SQL_OK(ins);
+    if (auto st = ins.bind(inv.id)
+                      .bind(inv.home)
+                      .bind(inv.buddy)
+                      .bind(inv.secondary)
+                      .bind(buddy::to_string(inv.trigger))
+                      .bind(buddy::to_string(inv.scope.calls))
+                      .bind(buddy::to_string(inv.scope.incidents))
+                      .bind(types)
+                      .bind(buddy::to_string(inv.mode))
+                      .bind(inv.authorised_by)
+                      .bind(inv.authorised_via)
+                      .bind(inv.cha_reference)
+                      .bind(inv.note)
+                      .bind(inv.started_at)
+                      .run();
+        !st)
+      return st;
+    for (const std::string& to : {inv.home, inv.buddy}) {
+      auto d = queue_notice(c, to, inv, "buddy-invoked", inv.started_at);
+      if (!d) return d.error();
+      out.deliveries.push_back(std::move(d).value());
+    }
+    out.invocation = inv;
+    return audit(c, AuditEntry{inv.authorised_via + "/" + inv.authorised_by, "buddy-invoke", AuditCategory::buddy,
+                               "invocation:" + inv.id,
+                               audit_detail({{"home", inv.home},
+                                             {"buddy", inv.buddy},
+                                             {"secondary", inv.secondary},
+                                             {"mode", buddy::to_string(inv.mode)},
+                                             {"calls", buddy::to_string(inv.scope.calls)},
+                                             {"incidents", buddy::to_string(inv.scope.incidents)},
+                                             {"chaReference", inv.cha_reference}}),
+                               std::string(buddy::to_string(inv.trigger))});
+  }
+
+  Status do_stand_down(Connection& c, const StandDownRequest& r, StandDownOutcome& out) {
+    auto found = read_invocation(c, r.invocation_id);
+    if (!found) return found.error();
+    buddy::Invocation inv = std::move(found).value();
+    if (!inv.active()) return Error::make("conflict", inv.id + " was stood down already", "invocation");
+    const std::int64_t at = now_ms();
+    auto& u = c.stmt("UPDATE invocations SET ended_at = ?, stood_down_by = ?, stand_down_reason = ? WHERE id = ?");
+    DEIT_SQL_OK(u);
+    if (auto st = u.bind(at).bind(r.by).bind(r.reason).bind(inv.id).run(); !st) return st;
+    inv.ended_at = at;
+    inv.stood_down_by = r.by;
+    inv.stand_down_reason = r.reason;
+
+    // Received on the home agency's behalf: each goes back as a transfer-back message.
+    for (const SubmitRequest& back : r.returns) {
+      SubmitOutcome submitted;
+      if (auto st = do_submit(c, back, submitted); !st) return st;
+      for (auto& d : submitted.deliveries) out.deliveries.push_back(std::move(d));
+      for (auto& t : submitted.transfers) out.returned.push_back(std::move(t));
+    }
+    // Created by the buddy for the home agency and held: queued now, as new deliveries at the
+    // end of the home agency's queue (a consumer's cursor never skips them).
+    auto& held = c.stmt("SELECT " DELIVERY_COLUMNS " FROM deliveries WHERE state = 'held' AND transfer_id IN "
+                        "(SELECT id FROM transfers WHERE invocation = ?) ORDER BY seq");
+    DEIT_SQL_OK(held);
+    held.bind(inv.id);
+    std::vector<Delivery> release;
+    while (held.step() == SQLITE_ROW) release.push_back(read_delivery(held));
+    held.reset();
+    for (const Delivery& old : release) {
+      auto& mark = c.stmt("UPDATE deliveries SET state = 'released' WHERE seq = ?");
+      DEIT_SQL_OK(mark);
+      if (auto st = mark.bind(old.seq).run(); !st) return st;
+      auto d = insert_delivery(c, old.agency, old.transfer_id, old.message_id, old.kind, old.content_type, old.payload, at,
+                               old.lane);
+      if (!d) return d.error();
+      if (auto st = insert_event(c, old.transfer_id, at, "returned", r.by, old.message_id, "stand-down of " + inv.id); !st)
+        return st;
+      out.deliveries.push_back(std::move(d).value());
+      out.returned.emplace_back(old.transfer_id, old.agency);
+    }
+    for (const std::string& to : {inv.home, inv.buddy}) {
+      auto d = queue_notice(c, to, inv, "buddy-stood-down", at);
+      if (!d) return d.error();
+      out.deliveries.push_back(std::move(d).value());
+    }
+    boost::json::array returned;
+    for (const auto& [id, to] : out.returned) returned.emplace_back(id);
+    if (auto st = audit(c, AuditEntry{r.by, "buddy-stand-down", AuditCategory::buddy, "invocation:" + inv.id,
+                                      audit_detail({{"home", inv.home}, {"buddy", inv.buddy}, {"transfers", returned}}),
+                                      r.reason});
+        !st)
+      return st;
+    out.invocation = std::move(inv);
+    return Status::success();
+  }
+
+  Status do_overdue(Connection& c, const OverdueRequest& r, OverdueOutcome& out) {
+    auto& s = c.stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE id = ?");
+    DEIT_SQL_OK(s);
+    s.bind(r.transfer_id);
+    if (s.step() != SQLITE_ROW) return Error::make("not-found", "no transfer " + r.transfer_id, "transfer");
+    TransferRecord t = read_transfer(s);
+    s.reset();
+    if (t.accepted_at || t.rejected_at || t.overdue_at || t.state == "closed" || t.state == "cancelled" ||
+        t.state == "redirected") {
+      out.already_decided = true;
+      return Status::success();
+    }
+    const std::int64_t at = now_ms();
+    auto& u = c.stmt(r.fallback ? "UPDATE transfers SET overdue_at = ?, state = 'redirected' WHERE id = ?"
+                                : "UPDATE transfers SET overdue_at = ? WHERE id = ?");
+    DEIT_SQL_OK(u);
+    if (auto st = u.bind(at).bind(t.id).run(); !st) return st;
+    if (auto st = insert_event(c, t.id, at, "acceptance-overdue", "hub", "", r.detail); !st) return st;
+    std::string fallback_to;
+    if (r.fallback) {
+      SubmitOutcome submitted;
+      if (auto st = do_submit(c, *r.fallback, submitted); !st) return st;
+      for (auto& d : submitted.deliveries) out.deliveries.push_back(std::move(d));
+      for (auto& tr : submitted.transfers) {
+        fallback_to = tr.second;
+        if (auto st = insert_event(c, t.id, at, "redirected", "hub", "", "passed to " + tr.second + " as " + tr.first); !st)
+          return st;
+        out.fallback_transfers.push_back(std::move(tr));
+      }
+      // The original receiver must not act on it any more.
+      auto withdrawn = queue_status(c, t.receiver, t, "withdrawn", "withdrawn:" + t.id, at,
+                                    {{"reason", r.detail}, {"passedTo", fallback_to}});
+      if (!withdrawn) return withdrawn.error();
+      out.deliveries.push_back(std::move(withdrawn).value());
+    }
+    auto told = queue_status(c, t.sender, t, r.fallback ? "redirected" : "overdue", "overdue:" + t.id, at,
+                             {{"reason", r.detail}, {"passedTo", fallback_to}});
+    if (!told) return told.error();
+    out.deliveries.push_back(std::move(told).value());
+    return audit(c, AuditEntry{"hub", r.fallback ? "acceptance-overdue-fallback" : "acceptance-overdue",
+                               AuditCategory::lifecycle, "transfer:" + t.id,
+                               audit_detail({{"sender", t.sender},
+                                             {"receiver", t.receiver},
+                                             {"passedTo", fallback_to},
+                                             {"transfers", boost::json::array{boost::json::string(t.id)}}}),
+                               r.detail});
+  }
+
+  Result<buddy::Invocation> read_invocation(Connection& c, const std::string& id) {
+    auto& s = c.stmt("SELECT " INVOCATION_COLUMNS " FROM invocations WHERE id = ?");
+    DEIT_SQL_OK(s);
+    s.bind(id);
+    if (s.step() != SQLITE_ROW) return Error::make("not-found", "no invocation " + id, "invocation");
+    buddy::Invocation inv = read_invocation_row(s);
+    s.reset();
+    return inv;
   }
 };
 
@@ -783,6 +1358,10 @@ void Store::close() {
   impl_->checkpoint_wake.notify_all();
   impl_->thread.join();
   impl_->checkpoint_thread.join();
+  // The last head, for proving later that nothing after it was removed (audit.hpp).
+  if (auto head = Impl::audit_head_on(*impl_->writer)) {
+    spdlog::info("event=audit-head seq={} hash={} when=shutdown", head->seq, head->hash);
+  }
   static_cast<void>(impl_->writer->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   std::lock_guard lock(impl_->readers_mutex);
   impl_->readers.clear();
@@ -839,18 +1418,107 @@ void Store::dead_letter(std::vector<std::uint64_t> seqs, std::string reason,
 }
 
 void Store::requeue(std::uint64_t seq, std::function<void(Result<Delivery>)> done) {
+  requeue(seq, "administrator", std::move(done));
+}
+
+void Store::requeue(std::uint64_t seq, std::string actor, std::function<void(Result<Delivery>)> done) {
   Impl* impl = impl_.get();
   run_op<Delivery>(
-      *impl_, [impl, seq](Connection& c, Delivery& out) { return impl->do_requeue(c, seq, out); }, std::move(done));
+      *impl_,
+      [impl, seq, actor = std::move(actor)](Connection& c, Delivery& out) { return impl->do_requeue(c, seq, actor, out); },
+      std::move(done));
 }
 
 void Store::record_attempt(std::uint64_t seq, std::string error) {
-  impl_->enqueue(Impl::Op{[seq, error = std::move(error)](Connection& c) -> Status {
-                            auto& s = c.stmt("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE seq = ?");
+  Impl* impl = impl_.get();
+  impl_->enqueue(Impl::Op{[impl, seq, error = std::move(error)](Connection& c) -> Status {
+                            auto& s = c.stmt("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE seq = ? "
+                                             "RETURNING agency, transfer_id, message_id, attempts");
                             DEIT_SQL_OK(s);
-                            return s.bind(error).bind(seq).run();
+                            s.bind(error).bind(seq);
+                            if (s.step() != SQLITE_ROW) return Status::success();
+                            const std::string agency = s.text(0), transfer_id = s.text(1), message_id = s.text(2);
+                            const std::int64_t attempts = s.i64(3);
+                            s.reset();
+                            return impl->audit(
+                                c, AuditEntry{"hub", "push-failed", AuditCategory::lifecycle, "transfer:" + transfer_id,
+                                              audit_detail({{"delivery", seq},
+                                                            {"agency", agency},
+                                                            {"message", message_id},
+                                                            {"attempts", attempts},
+                                                            {"transfers", boost::json::array{boost::json::string(transfer_id)}}}),
+                                              error});
                           },
                           [](Status) {}});
+}
+
+void Store::invoke(buddy::Invocation invocation, std::function<void(Result<InvocationOutcome>)> done) {
+  Impl* impl = impl_.get();
+  run_op<InvocationOutcome>(
+      *impl_,
+      [impl, invocation = std::move(invocation)](Connection& c, InvocationOutcome& out) {
+        return impl->do_invoke(c, invocation, out);
+      },
+      std::move(done));
+}
+
+void Store::append_audit(AuditEntry entry, std::function<void(Result<AuditRecord>)> done) {
+  if (!done) {
+    done = [](Result<AuditRecord> r) {
+      if (!r) spdlog::error("event=audit-write-failed reason=\"{}\"", r.error().describe());
+    };
+  }
+  // Entries must stay machine-readable: the detail is a JSON object or nothing.
+  if (entry.detail.empty()) entry.detail = "{}";
+  boost::system::error_code ec;
+  const boost::json::value detail = boost::json::parse(entry.detail, ec);
+  if (ec || !detail.is_object()) {
+    done(Error::make("audit", "the detail of an audit entry must be a JSON object", "detail"));
+    return;
+  }
+  if (entry.actor.empty() || entry.action.empty()) {
+    done(Error::make("required", "an audit entry needs an actor and an action", entry.actor.empty() ? "actor" : "action"));
+    return;
+  }
+  Impl* impl = impl_.get();
+  run_op<AuditRecord>(
+      *impl_,
+      [impl, entry = std::move(entry)](Connection& c, AuditRecord& out) -> Status {
+        auto r = impl->append_audit_row(c, entry);
+        if (!r) return r.error();
+        out = std::move(r).value();
+        return Status::success();
+      },
+      std::move(done));
+}
+
+void Store::stand_down(StandDownRequest request, std::function<void(Result<StandDownOutcome>)> done) {
+  auto req = std::make_shared<StandDownRequest>(std::move(request));
+  Impl* impl = impl_.get();
+  run_op<StandDownOutcome>(
+      *impl_, [impl, req](Connection& c, StandDownOutcome& out) { return impl->do_stand_down(c, *req, out); },
+      std::move(done));
+}
+
+void Store::overdue(OverdueRequest request, std::function<void(Result<OverdueOutcome>)> done) {
+  auto req = std::make_shared<OverdueRequest>(std::move(request));
+  Impl* impl = impl_.get();
+  run_op<OverdueOutcome>(
+      *impl_, [impl, req](Connection& c, OverdueOutcome& out) { return impl->do_overdue(c, *req, out); }, std::move(done));
+}
+
+void Store::erase_transfer(EraseRequest request, std::function<void(Result<EraseOutcome>)> done) {
+  Impl* impl = impl_.get();
+  run_op<EraseOutcome>(
+      *impl_,
+      [impl, request = std::move(request)](Connection& c, EraseOutcome& out) { return impl->do_erase(c, request, out); },
+      std::move(done));
+}
+
+Result<AuditAnchor> Store::audit_head() {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  return Impl::audit_head_on(*c);
 }
 
 Result<TransferRecord> Store::transfer(const std::string& id) {
@@ -890,6 +1558,71 @@ Result<std::vector<TransferRecord>> Store::list_transfers(const std::string& age
   s.bind(agency).bind(static_cast<std::int64_t>(limit));
   std::vector<TransferRecord> out;
   while (s.step() == SQLITE_ROW) out.push_back(read_transfer(s));
+  s.reset();
+  return out;
+}
+
+namespace {
+
+Result<std::vector<TransferRecord>> read_transfers(Stmt& s) {
+  DEIT_SQL_OK(s);
+  std::vector<TransferRecord> out;
+  while (s.step() == SQLITE_ROW) out.push_back(read_transfer(s));
+  s.reset();
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<TransferRecord>> Store::undecided_transfers() {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  return read_transfers(c->stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE accepted_at = 0 AND rejected_at = 0 "
+                                "AND overdue_at = 0 AND state IN ('stored','delivered') ORDER BY stored_at"));
+}
+
+Result<std::vector<TransferRecord>> Store::on_behalf_of(const std::string& home, std::size_t limit) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE on_behalf_of = ? ORDER BY stored_at DESC LIMIT ?");
+  if (s.valid()) s.bind(home).bind(static_cast<std::int64_t>(limit));
+  return read_transfers(s);
+}
+
+Result<std::vector<TransferRecord>> Store::invocation_transfers(const std::string& invocation_id) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT " TRANSFER_COLUMNS " FROM transfers WHERE invocation = ? ORDER BY stored_at");
+  if (s.valid()) s.bind(invocation_id);
+  return read_transfers(s);
+}
+
+Result<std::vector<buddy::Invocation>> Store::invocations(bool active_only) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = active_only ? c->stmt("SELECT " INVOCATION_COLUMNS " FROM invocations WHERE ended_at = 0 ORDER BY started_at")
+                        : c->stmt("SELECT " INVOCATION_COLUMNS " FROM invocations ORDER BY started_at DESC");
+  DEIT_SQL_OK(s);
+  std::vector<buddy::Invocation> out;
+  while (s.step() == SQLITE_ROW) out.push_back(read_invocation_row(s));
+  s.reset();
+  return out;
+}
+
+Result<buddy::Invocation> Store::invocation(const std::string& id) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  return impl_->read_invocation(*c, id);
+}
+
+Result<std::vector<std::string>> Store::incident_messages(const std::string& sender, const std::string& sender_reference) {
+  Connection* c = impl_->reader();
+  if (!c) return Error::make("store", "cannot open a read connection");
+  auto& s = c->stmt("SELECT body FROM messages WHERE sender = ? AND sender_reference = ? ORDER BY sequence, received_at");
+  DEIT_SQL_OK(s);
+  s.bind(sender).bind(sender_reference);
+  std::vector<std::string> out;
+  while (s.step() == SQLITE_ROW) out.push_back(s.text(0));
   s.reset();
   return out;
 }

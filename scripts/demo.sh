@@ -40,6 +40,15 @@ $ctl --as hertfordshire-police show "$transfer"
 step "Bedfordshire Police was not party to it and cannot see it"
 $ctl --as bedfordshire-police show "$transfer" || true
 
+step "A 999 call answered in Hertfordshire for a caller in Bedfordshire: no receiver named, so the hub routes it by location as a misrouted call"
+sed -e "s/HP-2026-000123-1/HP-$stamp-2/" -e "s/HP-20261123-0123/HP-$stamp-M/" -e '/<receivers>/,/<\/receivers>/d' \
+    -e '/<location>/,/<\/location>/c\    <location><bng easting="505000" northing="260000"/></location>' \
+    samples/rtc-injury.xml > var/demo-misrouted.xml
+$ctl --as hertfordshire-police send var/demo-misrouted.xml
+
+step "Buddy arrangements: Hertfordshire's business continuity desk sees the board"
+$ctl --as hertfordshire-police-bc buddy status
+
 printf '\ndeit-hub is running on https://127.0.0.1:8443 (mutual TLS; certificates in var/certs, log in var/deit-hub.log).\n'
 printf 'Try: %s --as hertfordshire-fire transfers --awaiting    Press Ctrl-C to stop.\n' "$ctl"
 wait $HUB

@@ -14,7 +14,8 @@ CONNECTIONS=${CONNECTIONS:-8}
 PACED_SECONDS=${PACED_SECONDS:-10}
 work=$(mktemp -d /tmp/deit-bench.XXXXXX)
 port=$((18000 + RANDOM % 2000))
-sed -e "s#\"listen\": \"127.0.0.1:8443\"#\"listen\": \"127.0.0.1:$port\"#" hub/defaults/default-config.json > "$work/hub.json"
+sed -e "s#\"listen\": \"127.0.0.1:8443\"#\"listen\": \"127.0.0.1:$port\"#" \
+    -e "s#tcp://127.0.0.1:8444#tcp://127.0.0.1:*#" hub/defaults/default-config.json > "$work/hub.json"
 (cd "$work" && exec "$OLDPWD/$BUILD/hub/deit-hub" --config hub.json > stdout.log 2>&1) &
 hub=$!
 trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$work"' EXIT

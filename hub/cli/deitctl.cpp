@@ -19,7 +19,10 @@
 #include <map>
 #include <sstream>
 
+#include "hub/cli/args.hpp"
 #include "hub/cli/client.hpp"
+#include "hub/cli/handover.hpp"
+#include "hub/cli/link_commands.hpp"
 #include "hub/cli/commands.hpp"
 #include "hub/pki.hpp"
 
@@ -42,25 +45,53 @@ global options (or environment variables):
   --json               machine-readable output
 
 talking to the hub:
-  send FILE                      submit an incident message (the agency's own format)
+  send FILE                      submit an incident message (the agency's own format); a receiver
+                                 may be responsible-police|fire|ambulance (from the location), and
+                                 no receiver means the force covering the location (misrouted call)
   inbox [--wait S] [--after N]   deliveries waiting for my agency (long-poll with --wait)
   ack SEQ...                     acknowledge deliveries (transport acknowledgement)
   watch [--out DIR] [--exec CMD] [--count N] [--timeout S]
                                  stream deliveries as they arrive; each is written to DIR and/or
                                  handed to CMD on stdin, and acknowledged only after that
                                  succeeded; repeats of a message id are suppressed
-  transfers [--awaiting]         transfers my agency sent or received (--awaiting: needing my decision)
+  transfers [--awaiting | --on-behalf]
+                                 transfers my agency sent or received (--awaiting: needing my
+                                 decision; --on-behalf: run by partners for my agency)
   show TRANSFER                  a transfer and its history
-  accept TRANSFER [--reason R] [--operator O]
+  accept TRANSFER [--reason R] [--operator O] [--grade G --rationale WHY]
   reject TRANSFER --reason R [--operator O]
+  regrade TRANSFER --grade G --rationale WHY     the sender is told the new grade and why
+  reroute TRANSFER --to RECEIVER                 send a rejected or overdue transfer elsewhere
+
+buddy arrangements (business continuity staff):
+  buddy status [INVOCATION]      arrangements, active invocations and suggestions; or one
+                                 invocation's reconciliation report
+  buddy list                     every invocation, newest first
+  buddy invoke --home H --trigger T --authorised-by NAME [--buddy primary|secondary|ID]
+               [--mode dispatch-on-behalf|pass-back] [--calls overflow|all-calls]
+               [--incidents all|emergency-only|listed-types] [--types A,B] [--cha-ref REF] [--note N]
+               triggers: influx-of-calls technical-failure building-evacuation planned-maintenance exercise
+  buddy stand-down INVOCATION --reason R   every incident goes back to the home agency
   dead-letters                   deliveries nobody acknowledged in time
   retry SEQ                      requeue a dead-lettered delivery (administrator)
+  erase TRANSFER --reason R      erase a transfer's personal data, keep its skeleton (administrator)
+  audit verify [--head SEQ:HASH]...   check the audit log's hash chain (administrator)
+  audit list [--subject S] [--after SEQ] [--limit N]   audit entries (administrator)
   health
+
+audit log, straight from the store file (read-only; works while the hub runs):
+  audit verify --store PATH [--head SEQ:HASH]...   exit 1 and name the first altered, removed
+                                 or reordered entry; --head (from event=audit-head log lines)
+                                 also proves nothing after that entry was removed
+  audit list|export --store PATH [--subject S] [--after SEQ] [--limit N]   (export: JSON lines)
+  audit head --store PATH        the newest entry as SEQ:HASH
 
 offline:
   validate FILE [--format F]     check a file against its format's schema (default format: deit)
   translate --from F --to G FILE translate between formats, print the result and findings
   certs [--dir DIR] NAME...      make a development CA (if missing) and certificates; "hub" is the server
+  certs --san SAN... NAME...     (re)issue with subject alternative names, e.g. --san DNS:cad.herts.police.uk
+                                 --san email:cad@herts.police.uk --san URI:urn:uk:police:herts (repeatable)
   certs --crl NAME... [--dir DIR]  write DIR/crl.pem revoking the named certificates
   fingerprint FILE               SHA-256 fingerprint of a PEM certificate (for agency config)
   receive --listen HOST:PORT --out DIR [--certs DIR] [--count N]
@@ -86,20 +117,6 @@ Result<std::string> read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Writes `data` to `path` so that a crash leaves either nothing or the whole file.
-Status write_file_durably(const fs::path& path, const std::string& data) {
-  const fs::path tmp = path.string() + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Error::make("io", "cannot write " + tmp.string());
-  const bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) return Error::make("io", "cannot write " + tmp.string());
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Error::make("io", "cannot rename " + tmp.string() + ": " + ec.message());
-  return Status::success();
 }
 
 ClientOptions client_options(const Globals& g) {
@@ -143,27 +160,6 @@ Result<HttpReply> call(const Globals& g, const std::string& method, const std::s
   return (*client)->request(method, target, body, content_type);
 }
 
-std::string option(std::vector<std::string>& args, const std::string& name, const std::string& fallback = {}) {
-  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == name) {
-      std::string v = args[i + 1];
-      args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
-      return v;
-    }
-  }
-  return fallback;
-}
-
-bool flag(std::vector<std::string>& args, const std::string& name) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == name) {
-      args.erase(args.begin() + static_cast<long>(i));
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string content_type_for(const std::string& body) {
   for (char c : body) {
     if (c == '<') return "application/xml";
@@ -175,71 +171,11 @@ std::string content_type_for(const std::string& body) {
 
 // ---- watch ----
 
-struct WatchState {
-  fs::path out;
-  std::string exec;
-  fs::path seen_dir;
-  std::size_t delivered = 0, duplicates = 0;
-};
-
-// Hands one delivery to the receiving application; true when it may be acknowledged.
-bool hand_over(WatchState& w, const json::object& d, bool json_output) {
-  const auto seq = d.at("delivery").to_number<std::uint64_t>();
-  const std::string kind = json::value_to<std::string>(d.at("kind"));
-  const std::string transfer = json::value_to<std::string>(d.at("transfer"));
-  const std::string message = json::value_to<std::string>(d.at("message"));
-  const std::string body = json::value_to<std::string>(d.at("body"));
-  // Duplicates are suppressed by message id: the hub delivers at least once.
-  std::string key = transfer + "_" + message;
-  for (char& c : key)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
-  const fs::path marker = w.seen_dir / key;
-  if (!w.seen_dir.empty() && fs::exists(marker)) {
-    ++w.duplicates;
-    if (!json_output) std::cerr << "duplicate suppressed: " << transfer << " " << message << "\n";
-    return true;
-  }
-  if (!w.out.empty()) {
-    const std::string ext = json::value_to<std::string>(d.at("contentType")).find("json") != std::string::npos ? ".json" : ".xml";
-    char name[32];
-    std::snprintf(name, sizeof name, "%012llu-", static_cast<unsigned long long>(seq));
-    if (!write_file_durably(w.out / (std::string(name) + key + ext), body)) return false;
-  }
-  if (!w.exec.empty()) {
-    const fs::path tmp = fs::temp_directory_path() / ("deitctl-" + std::to_string(::getpid()) + ".in");
-    if (!write_file_durably(tmp, body)) return false;
-    const std::string cmd = "DEIT_DELIVERY=" + std::to_string(seq) + " DEIT_TRANSFER='" + transfer + "' DEIT_KIND='" +
-                            kind + "' " + w.exec + " < '" + tmp.string() + "'";
-    const int rc = std::system(cmd.c_str());
-    fs::remove(tmp);
-    if (rc != 0) {
-      std::cerr << "deitctl: command failed for delivery " << seq << " (exit " << WEXITSTATUS(rc) << "); not acknowledged\n";
-      return false;
-    }
-  }
-  if (!w.seen_dir.empty() && !write_file_durably(marker, "")) return false;
-  ++w.delivered;
-  if (json_output) {
-    std::cout << json::serialize(d) << "\n";
-  } else {
-    std::cout << "delivery " << seq << "  " << kind << "  transfer " << transfer << "  message " << message << "\n";
-    if (w.out.empty() && w.exec.empty()) std::cout << body << "\n";
-  }
-  std::cout.flush();
-  return true;
-}
-
 int watch(const Globals& g, std::vector<std::string> args) {
-  WatchState w;
-  w.out = option(args, "--out");
-  w.exec = option(args, "--exec");
+  const std::string out = option(args, "--out"), exec = option(args, "--exec");
   const long count = std::stol(option(args, "--count", "0"));
   const int timeout_s = std::stoi(option(args, "--timeout", "0"));
-  if (!w.out.empty()) {
-    fs::create_directories(w.out);
-    w.seen_dir = w.out / ".seen";
-    fs::create_directories(w.seen_dir);
-  }
+  HandOver w(out, exec);
   auto stream = StreamClient::connect(client_options(g));
   if (!stream) return fail(stream.error());
   for (long n = 0; count == 0 || n < count;) {
@@ -251,7 +187,12 @@ int watch(const Globals& g, std::vector<std::string> args) {
     boost::system::error_code ec;
     json::value v = json::parse(*frame, ec);
     if (ec || !v.is_object()) continue;
-    if (!hand_over(w, v.as_object(), g.json_output)) return 1;
+    const json::object& d = v.as_object();
+    const HandedDelivery handed{d.at("delivery").to_number<std::uint64_t>(), json::value_to<std::string>(d.at("kind")),
+                                json::value_to<std::string>(d.at("transfer")), json::value_to<std::string>(d.at("message")),
+                                json::value_to<std::string>(d.at("contentType")), json::value_to<std::string>(d.at("body")),
+                                *frame};
+    if (!w.take(handed, g.json_output)) return 1;
     if (auto s = (*stream)->ack({v.as_object().at("delivery").to_number<std::uint64_t>()}); !s) return fail(s.error());
     ++n;
   }
@@ -349,10 +290,14 @@ int certs(std::vector<std::string> args) {
     return 0;
   }
   const bool expired = flag(args, "--expired");
+  std::vector<std::string> alt_names;
+  for (std::string san = option(args, "--san"); !san.empty(); san = option(args, "--san")) alt_names.push_back(san);
   if (args.empty()) args = {"hub"};
-  if (expired) {
+  if (expired || !alt_names.empty()) {
+    // Issued afresh (replacing any certificate of that name), with the CA created if missing.
+    if (auto s = pki::ensure_dev_pki(dir, {}); !s) return fail(s.error());
     for (const auto& n : args)
-      if (auto s = pki::issue_certificate(dir, n, false, -1); !s) return fail(s.error());
+      if (auto s = pki::issue_certificate(dir, n, n == "hub", expired ? -1 : 825, alt_names); !s) return fail(s.error());
   } else if (auto s = pki::ensure_dev_pki(dir, args); !s) {
     return fail(s.error());
   }
@@ -379,7 +324,7 @@ int main(int argc, char** argv) {
   g.ca = option(args, "--ca");
   g.json_output = flag(args, "--json");
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    std::cout << kHelp;
+    std::cout << kHelp << "\n" << kLinkHelp;
     return args.empty() ? 2 : 0;
   }
   const std::string cmd = args[0];
@@ -402,8 +347,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "receive") return receive(g, args);
+  if (cmd == "audit" && std::find(args.begin(), args.end(), "--store") != args.end()) {
+    if (g.json_output) args.push_back("--json");
+    return run_audit(args, std::cout, std::cerr);
+  }
+  if (cmd == "keys") return run_keys(args, g.certs);
+  if (cmd == "connect") return run_connect({g.as, g.certs, g.json_output}, args);
+  if (cmd == "link") return run_link({g.as, g.certs, g.json_output}, args);
 
   if (g.as.empty() && g.cert.empty()) {
+    if (cmd == "audit") std::cerr << "deitctl audit: give the store file (--store PATH), or an administrator (--as NAME)\n";
     std::cerr << "deitctl: say who you are: --as AGENCY (or DEIT_AS), or --cert/--key\n";
     return 2;
   }
@@ -423,15 +376,62 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < args.size(); ++i) body += (i ? "," : "") + args[i];
     reply = call(g, "POST", "/v1/inbox/ack", body + "]}", "application/json");
   } else if (cmd == "transfers") {
-    reply = call(g, "GET", std::string("/v1/transfers") + (flag(args, "--awaiting") ? "?awaiting=decision" : ""));
+    const bool on_behalf = flag(args, "--on-behalf");
+    reply = call(g, "GET", std::string("/v1/transfers") +
+                               (on_behalf ? "?on_behalf_of=me" : flag(args, "--awaiting") ? "?awaiting=decision" : ""));
+  } else if (cmd == "regrade") {
+    const std::string grade = option(args, "--grade"), rationale = option(args, "--rationale");
+    if (args.empty() || grade.empty())
+      return (std::cerr << "usage: deitctl regrade TRANSFER --grade G --rationale WHY\n", 2);
+    reply = call(g, "POST", "/v1/transfers/" + args[0] + "/regrade",
+                 json::serialize(json::object{{"grade", grade}, {"rationale", rationale}}), "application/json");
+  } else if (cmd == "reroute") {
+    const std::string to = option(args, "--to");
+    if (args.empty() || to.empty()) return (std::cerr << "usage: deitctl reroute TRANSFER --to RECEIVER\n", 2);
+    reply = call(g, "POST", "/v1/transfers/" + args[0] + "/reroute", json::serialize(json::object{{"receiver", to}}),
+                 "application/json");
+  } else if (cmd == "buddy") {
+    const std::string sub = args.empty() ? "status" : args[0];
+    if (!args.empty()) args.erase(args.begin());
+    if (sub == "status") {
+      reply = call(g, "GET", args.empty() ? "/v1/buddy" : "/v1/buddy/invocations/" + args[0]);
+    } else if (sub == "list") {
+      reply = call(g, "GET", "/v1/buddy/invocations");
+    } else if (sub == "invoke") {
+      json::object body;
+      for (auto [opt, key] : {std::pair{"--home", "home"}, {"--buddy", "buddy"}, {"--trigger", "trigger"},
+                              {"--authorised-by", "authorisedBy"}, {"--mode", "mode"}, {"--calls", "calls"},
+                              {"--incidents", "incidents"}, {"--cha-ref", "chaReference"}, {"--note", "note"}}) {
+        const std::string v = option(args, opt);
+        if (!v.empty()) body[key] = v;
+      }
+      if (const std::string types = option(args, "--types"); !types.empty()) {
+        json::array a;
+        std::stringstream ss(types);
+        for (std::string t; std::getline(ss, t, ',');)
+          if (!t.empty()) a.push_back(json::string(t));
+        body["types"] = std::move(a);
+      }
+      reply = call(g, "POST", "/v1/buddy/invocations", json::serialize(body), "application/json");
+    } else if (sub == "stand-down") {
+      const std::string reason = option(args, "--reason");
+      if (args.empty()) return (std::cerr << "usage: deitctl buddy stand-down INVOCATION --reason R\n", 2);
+      reply = call(g, "POST", "/v1/buddy/invocations/" + args[0] + "/stand-down",
+                   json::serialize(json::object{{"reason", reason}}), "application/json");
+    } else {
+      return (std::cerr << "usage: deitctl buddy status|list|invoke|stand-down (see deitctl help)\n", 2);
+    }
   } else if (cmd == "show") {
     if (args.empty()) return (std::cerr << "usage: deitctl show TRANSFER\n", 2);
     reply = call(g, "GET", "/v1/transfers/" + args[0]);
   } else if (cmd == "accept" || cmd == "reject") {
     const std::string reason = option(args, "--reason"), op = option(args, "--operator");
+    const std::string grade = option(args, "--grade"), rationale = option(args, "--rationale");
     if (args.empty()) return (std::cerr << "usage: deitctl " << cmd << " TRANSFER [--reason R]\n", 2);
     json::object body{{"reason", reason}};
     if (!op.empty()) body["operator"] = op;
+    if (!grade.empty()) body["grade"] = grade;
+    if (!rationale.empty()) body["rationale"] = rationale;
     reply = call(g, "POST", "/v1/transfers/" + args[0] + "/" + cmd, json::serialize(body), "application/json");
   } else if (cmd == "dead-letters") {
     reply = call(g, "GET", "/v1/dead-letters");
@@ -440,6 +440,45 @@ int main(int argc, char** argv) {
     reply = call(g, "POST", "/v1/dead-letters/" + args[0] + "/retry");
   } else if (cmd == "health") {
     reply = call(g, "GET", "/v1/health");
+  } else if (cmd == "erase") {
+    const std::string reason = option(args, "--reason");
+    if (args.empty() || reason.empty()) return (std::cerr << "usage: deitctl erase TRANSFER --reason R\n", 2);
+    reply = call(g, "POST", "/v1/admin/transfers/" + args[0] + "/erase", json::serialize(json::object{{"reason", reason}}),
+                 "application/json");
+  } else if (cmd == "audit") {
+    const std::string what = args.empty() ? std::string() : args[0];
+    if (what == "verify") {
+      std::string heads;
+      for (std::string h; !(h = option(args, "--head")).empty();) heads += (heads.empty() ? "" : ",") + h;
+      reply = call(g, "GET", "/v1/admin/audit/verify" + (heads.empty() ? std::string() : "?head=" + heads));
+      if (reply && reply->status == 200 && !g.json_output) {
+        // The same report as offline, and the same exit status.
+        boost::system::error_code ec;
+        json::value v = json::parse(reply->body, ec);
+        if (!ec && v.is_object()) {
+          const auto& o = v.as_object();
+          std::cout << "audit log: " << o.at("entries") << " entries\nhead: " << json::value_to<std::string>(o.at("head"))
+                    << "\n";
+          if (o.at("ok").as_bool()) {
+            std::cout << "chain intact\n";
+            return 0;
+          }
+          const auto& first = o.at("firstProblem").as_object();
+          std::cout << "BROKEN at entry " << first.at("seq") << " (" << json::value_to<std::string>(first.at("kind"))
+                    << "): " << json::value_to<std::string>(first.at("message")) << "\nproblems: " << o.at("altered")
+                    << " altered, " << o.at("removed") << " removed, " << o.at("reordered") << " reordered\n";
+          return 1;
+        }
+      }
+    } else if (what == "list" || what == "export") {
+      const std::string subject = option(args, "--subject"), after = option(args, "--after", "0"),
+                        limit = option(args, "--limit", "1000");
+      std::string target = "/v1/admin/audit?after=" + after + "&limit=" + limit;
+      if (!subject.empty()) target += "&subject=" + subject;
+      reply = call(g, "GET", target);
+    } else {
+      return (std::cerr << "usage: deitctl audit verify|list|export [--store PATH] ...; see deitctl help\n", 2);
+    }
   }
   if (!reply) return fail(reply.error());
   return print_reply(*reply, g);

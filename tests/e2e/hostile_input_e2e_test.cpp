@@ -53,14 +53,6 @@ std::string str(const json::object& o, const char* key) {
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-bool log_shows(const HubProcess& hub, const std::string& text) {
-  for (int i = 0; i < 100; ++i) {
-    if (hub.log().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return false;
-}
-
 // A connection driven byte by byte: plain TCP, optionally TLS with an agency's certificate
 // (OpenSSL directly, on a non-blocking socket, so that every wait has a deadline).
 class RawConnection {

@@ -50,31 +50,34 @@ class HubProcess {
  public:
   // `extra_agency_json` is appended to the agency list; `settings` replaces the delivery block.
   // `extra_settings_json` adds top-level settings (e.g. a "gazetteer" block).
+  // `agencies_json`, when given, replaces the "agencies" and "administrators" members.
   explicit HubProcess(std::string extra_agency_json = "", std::string delivery_json = "",
-                      std::string extra_settings_json = "") {
+                      std::string extra_settings_json = "", std::string agencies_json = "") {
     static int counter = 0;
     dir_ = std::filesystem::temp_directory_path() /
            ("deit-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     if (delivery_json.empty()) delivery_json = R"({"retry_initial_ms": 50, "retry_max_ms": 500, "dead_letter_after_s": 600})";
+    if (agencies_json.empty()) {
+      agencies_json = R"(  "agencies": [
+    {"id": "hertfordshire-police", "kind": "police"},
+    {"id": "bedfordshire-police", "kind": "police"},
+    {"id": "thames-valley-police", "kind": "police"},
+    {"id": "hertfordshire-fire", "kind": "fire"},
+    {"id": "east-of-england-ambulance", "kind": "ambulance"})" +
+                      (extra_agency_json.empty() ? "" : ",\n    " + extra_agency_json) + R"(
+  ],
+  "administrators": [{"subject_cn": "hub-admin", "roles": ["administrator"]}])";
+    }
     std::ofstream(dir_ / "hub.json") << R"({
   "listen": "127.0.0.1:0",
   "store": "hub.db",
   "log_file": "hub.log",
   "log_level": "info",
   "tls": {"ca": "certs/ca.pem", "cert": "certs/hub.pem", "key": "certs/hub.key", "generate_dev_certs": true},
-  "delivery": )" + delivery_json + R"(,)" + (extra_settings_json.empty() ? "" : "\n  " + extra_settings_json + ",") + R"(
-  "agencies": [
-    {"id": "hertfordshire-police", "kind": "police"},
-    {"id": "bedfordshire-police", "kind": "police"},
-    {"id": "thames-valley-police", "kind": "police"},
-    {"id": "hertfordshire-fire", "kind": "fire"},
-    {"id": "east-of-england-ambulance", "kind": "ambulance"})" +
-                                          (extra_agency_json.empty() ? "" : ",\n    " + extra_agency_json) + R"(
-  ],
-  "administrators": [{"subject_cn": "hub-admin", "roles": ["administrator"]}]
-})";
+  "delivery": )" + delivery_json + R"(,)" + (extra_settings_json.empty() ? "" : "\n  " + extra_settings_json + ",") +
+                                            "\n" + agencies_json + "\n}";
     start();
   }
 
@@ -98,7 +101,8 @@ class HubProcess {
     }
     // Wait for "event=listening ... port=N" in the part of the log this start wrote.
     static const std::regex listening(R"(event=listening address=\S+ port=(\d+))");
-    for (int i = 0; i < 200; ++i) {
+    // Up to 30 s: a restart reloads every pending delivery, and the machine may be busy.
+    for (int i = 0; i < 600; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       std::string text = read_text(log);
       text = text.size() > log_before ? text.substr(log_before) : std::string();
@@ -165,5 +169,14 @@ class HubProcess {
   std::string port_;
   pid_t pid_ = -1;
 };
+
+// The hub logs asynchronously: wait (bounded) for a line to appear.
+inline bool log_shows(const HubProcess& hub, const std::string& text) {
+  for (int i = 0; i < 100; ++i) {
+    if (hub.log().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
 
 }  // namespace deit::e2e

@@ -43,15 +43,6 @@ std::map<std::string, int> drain(hub::StreamClient& stream, std::size_t want, in
   return seen;
 }
 
-// The hub logs asynchronously: wait (bounded) for a line to appear.
-bool log_shows(const HubProcess& hub, const std::string& text) {
-  for (int i = 0; i < 100; ++i) {
-    if (hub.log().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST(TransferEndToEnd, SendReceiveAcceptAndTheSenderIsTold) {

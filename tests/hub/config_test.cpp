@@ -61,11 +61,22 @@ TEST(ConfigDefaults, ParseWithFiveAgencies) {
     // Fire control takes its own mobilising format, so the demo shows a translation.
     EXPECT_EQ(a.format, a.id == "hertfordshire-fire" ? "fire" : "deit") << a.id;
     EXPECT_EQ(a.delivery, DeliveryMode::pull) << a.id;
-    // No certificates configured: the agency is recognised by CN = its id.
-    ASSERT_EQ(a.certificates.size(), 1u) << a.id;
+    // The operators' certificate has CN = the agency id; police forces also have a
+    // business continuity desk certificate (buddy invocations).
+    ASSERT_GE(a.certificates.size(), 1u) << a.id;
     EXPECT_EQ(a.certificates[0].subject_cn, a.id);
     EXPECT_EQ(a.certificates[0].roles, std::vector<Role>{Role::operator_role});
+    if (a.kind == model::AgencyKind::police) {
+      ASSERT_EQ(a.certificates.size(), 2u) << a.id;
+      EXPECT_EQ(a.certificates[1].subject_cn, a.id + "-bc");
+      EXPECT_EQ(a.certificates[1].roles, (std::vector<Role>{Role::operator_role, Role::business_continuity}));
+    }
   }
+  ASSERT_EQ(c->buddy.size(), 3u);
+  EXPECT_EQ(c->buddy[0].home, "hertfordshire-police");
+  EXPECT_EQ(c->buddy[0].primary, "bedfordshire-police");
+  EXPECT_EQ(c->acceptance.deadline("emergency", true)->count(), 60);
+  EXPECT_EQ(c->acceptance.deadline("priority", false)->count(), 300);
   EXPECT_EQ(c->listen_address, "127.0.0.1");
   EXPECT_EQ(c->listen_port, 8443);
   EXPECT_EQ(c->delivery.retry_initial.count(), 500);
@@ -270,7 +281,7 @@ TEST(ConfigAgency, FormatIsKeptForTheHubToCheck) {
 
 TEST(ConfigCertificate, NeedsCnOrFingerprint) {
   expect_error(doc("", R"({"id": "a", "kind": "police", "certificates": [{"roles": ["operator"]}]})"),
-               "agencies[0].certificates[0]", "needs subject_cn or sha256");
+               "agencies[0].certificates[0]", "needs subject_cn, san or sha256");
 }
 
 TEST(ConfigCertificate, FingerprintIsNormalised) {
@@ -296,20 +307,21 @@ TEST(ConfigCertificate, FingerprintMustBeHexOf32Bytes) {
 TEST(ConfigCertificate, CnClaimedTwiceByTwoAgencies) {
   expect_error(doc("", R"({"id": "a", "kind": "police", "certificates": [{"subject_cn": "shared"}]},
                           {"id": "b", "kind": "fire", "certificates": [{"subject_cn": "shared"}]})"),
-               "agencies[1]", "certificate cn:shared is claimed twice");
+               "agencies[1].certificates[0]",
+               "claims the same certificate as agencies[0].certificates[0] (both name cn:shared)");
 }
 
 TEST(ConfigCertificate, DefaultCnClaimedByAnAdministrator) {
   // Agency "a" without certificates is recognised by CN "a"; an administrator may not reuse it.
   expect_error(doc(R"("administrators": [{"subject_cn": "a"}],)", R"({"id": "a", "kind": "police"})"),
-               "administrators[0]", "cn:a is claimed twice");
+               "administrators[0]", "claims the same certificate as agencies[0].id (both name cn:a)");
 }
 
 TEST(ConfigCertificate, FingerprintClaimedTwice) {
   const std::string fp(64, 'c');
   expect_error(doc("", R"({"id": "a", "kind": "police", "certificates": [{"sha256": ")" + fp + R"("}]},
                           {"id": "b", "kind": "fire", "certificates": [{"sha256": ")" + fp + R"("}]})"),
-               "agencies[1]", "sha256:" + fp + " is claimed twice");
+               "agencies[1].certificates[0]", "as agencies[0].certificates[0] (both name sha256:" + fp + ")");
 }
 
 // ---- delivery -------------------------------------------------------------------------

@@ -73,6 +73,29 @@ TEST(Dispatcher, PendingAfterSkipsAndLimits) {
   EXPECT_EQ(seqs(d.pending_after("fire", 6, 2)), (Seqs{7, 8}));
 }
 
+TEST(Dispatcher, PriorityLanesGoFirstLifeRiskAheadOfPassBack) {
+  Dispatcher d;
+  auto laned = [](std::uint64_t seq, int lane) {
+    Delivery x = make(seq, "home");
+    x.lane = lane;
+    return x;
+  };
+  d.enqueue(laned(1, 0));
+  d.enqueue(laned(2, 0));
+  d.enqueue(laned(3, 1));  // passed back by the buddy
+  d.enqueue(laned(4, 2));  // passed back, life risk
+  d.enqueue(laned(5, 0));
+  EXPECT_EQ(seqs(d.pending_after("home", 0, 100)), (Seqs{4, 3, 1, 2, 5}));
+  EXPECT_EQ(seqs(d.pending_after("home", 0, 3)), (Seqs{4, 3, 1}));
+  // A cursor past the routine ones still sees only what is after it.
+  EXPECT_EQ(seqs(d.pending_after("home", 3, 100)), (Seqs{4, 5}));
+  // A stream excludes what it has in flight.
+  EXPECT_EQ(seqs(d.pending_except("home", {4, 1}, 100)), (Seqs{3, 2, 5}));
+  d.remove({4, 3});
+  EXPECT_EQ(seqs(d.pending_after("home", 0, 100)), (Seqs{1, 2, 5}));
+  EXPECT_EQ(d.pending_total(), 3u);
+}
+
 TEST(Dispatcher, EnqueueTheSameSeqTwiceKeepsOne) {
   Dispatcher d;
   d.enqueue(make(7, "fire"));

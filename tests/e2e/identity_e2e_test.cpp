@@ -1,0 +1,180 @@
+// End-to-end: who may connect and what each identity may see or do, against a real
+// deit-hub over mutual TLS. Complements TransferEndToEnd.OnlyKnownCertificatesGetIn
+// (unknown name, other CA, expired, no certificate) with: identity by subject alternative
+// name, an ambiguous certificate, a certificate revoked by the CRL, other agencies'
+// transfers (read, decide, acknowledge) and the administrative endpoints by role.
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <thread>
+
+#include "hub/pki.hpp"
+#include "tests/e2e/hub_process.hpp"
+
+using namespace deit;
+using namespace deit::e2e;
+namespace json = boost::json;
+
+namespace {
+
+json::object parse_object(const std::string& text) { return json::parse(text).as_object(); }
+std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
+
+// GET /v1/health as the certificate `name` in the hub's certificate directory: the HTTP
+// status, or 0 when the TLS handshake (or the first request, under TLS 1.3) was refused.
+int health_status(const HubProcess& hub, const std::string& name) {
+  auto client = hub::Client::connect(hub.options(name));
+  if (!client) return 0;
+  auto reply = (*client)->request("GET", "/v1/health");
+  if (!reply) return 0;
+  return reply->status;
+}
+
+constexpr const char* kExtraAgencies =
+    R"({"id": "san-police", "kind": "police", "certificates": [{"san": "DNS:CAD.San.Police.UK"}]},
+    {"id": "x-police", "kind": "police", "certificates": [{"subject_cn": "x-cad"}]},
+    {"id": "y-police", "kind": "police", "certificates": [{"san": "email:cad@y.police.uk"}]},
+    {"id": "bc-police", "kind": "police", "certificates": [{"subject_cn": "bc-desk", "roles": ["business-continuity"]}]})";
+
+}  // namespace
+
+TEST(IdentityEndToEnd, SubjectAlternativeNameIdentifiesTheAgency) {
+  HubProcess hub(kExtraAgencies);
+  const std::string certs = hub.certs().string();
+  // Any CN: the SAN is what the configuration names (case-insensitively for DNS).
+  ASSERT_TRUE(hub::pki::issue_certificate(certs, "control-room-7", false, 30, {"DNS:cad.san.police.uk"}).ok());
+  auto client = hub.client("control-room-7");
+  auto health = client->request("GET", "/v1/health");
+  ASSERT_TRUE(health.ok()) << health.error().describe();
+  ASSERT_EQ(health->status, 200) << health->body;
+  EXPECT_EQ(str(parse_object(health->body), "agency"), "san-police");
+  auto sent = client->request("POST", "/v1/transfers",
+                              sample_message("san-1", "SAN-1", "create", 1, "san-police", "hertfordshire-fire"),
+                              "application/xml");
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->status, 202) << sent->body;
+
+  // The development certificate with CN "san-police" is not enough: the rule names a SAN.
+  EXPECT_EQ(health_status(hub, "san-police"), 403);
+  // Neither is a longer name that merely starts with the registered one.
+  ASSERT_TRUE(
+      hub::pki::issue_certificate(certs, "lookalike", false, 30, {"DNS:cad.san.police.uk.attacker.example"}).ok());
+  EXPECT_EQ(health_status(hub, "lookalike"), 403);
+  EXPECT_TRUE(log_shows(hub, "event=unknown-certificate"));
+  EXPECT_TRUE(log_shows(hub, "san=\"DNS:cad.san.police.uk.attacker.example\""));
+
+  // x-police's CN with y-police's e-mail SAN: two agencies, so neither; refused and logged.
+  ASSERT_TRUE(hub::pki::issue_certificate(certs, "x-cad", false, 30, {"email:cad@y.police.uk"}).ok());
+  auto ambiguous = hub::Client::connect(hub.options("x-cad"));
+  ASSERT_TRUE(ambiguous.ok());
+  auto refused = (*ambiguous)->request("GET", "/v1/health");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_NE(str(parse_object(refused->body), "detail").find("matches both"), std::string::npos) << refused->body;
+  EXPECT_TRUE(log_shows(hub, "event=ambiguous-certificate"));
+}
+
+TEST(IdentityEndToEnd, ACertificateRevokedByTheCrlIsRefusedAtTheHandshake) {
+  HubProcess hub;
+  EXPECT_EQ(health_status(hub, "bedfordshire-police"), 200);
+  const std::string certs = hub.certs().string();
+  ASSERT_TRUE(hub::pki::write_crl(certs, {"bedfordshire-police"}).ok());
+  // Configure the CRL and restart.
+  hub.stop();
+  const auto config_path = hub.dir() / "hub.json";
+  std::string config = read_text(config_path);
+  const std::string tls_end = R"("generate_dev_certs": true})";
+  ASSERT_NE(config.find(tls_end), std::string::npos);
+  config.replace(config.find(tls_end), tls_end.size(), R"("generate_dev_certs": true, "crl": "certs/crl.pem"})");
+  std::ofstream(config_path) << config;
+  hub.start();
+
+  EXPECT_EQ(health_status(hub, "bedfordshire-police"), 0);
+  EXPECT_TRUE(log_shows(hub, "reason=\"certificate revoked\""));
+  // Everyone else still gets in.
+  EXPECT_EQ(health_status(hub, "hertfordshire-police"), 200);
+  EXPECT_EQ(health_status(hub, "hub-admin"), 200);
+}
+
+TEST(IdentityEndToEnd, AnAgencyCannotReadDecideOrAcknowledgeAnotherAgencysTransfer) {
+  HubProcess hub;
+  auto police = hub.client("hertfordshire-police");
+  auto sent = police->request("POST", "/v1/transfers", sample_message("own-1", "OWN-1"), "application/xml");
+  ASSERT_EQ(sent->status, 202) << sent->body;
+  const std::string transfer = str(parse_object(sent->body).at("transfers").as_array()[0].as_object(), "id");
+
+  auto thames = hub.client("thames-valley-police");
+  auto missing = thames->request("GET", "/v1/transfers/T-does-not-exist");
+  ASSERT_EQ(missing->status, 404);
+  auto nosy = thames->request("GET", "/v1/transfers/" + transfer);
+  ASSERT_EQ(nosy->status, 404);
+  // Indistinguishable from a transfer that does not exist (apart from the id quoted).
+  auto without_id = [](std::string text, const std::string& id) {
+    for (auto at = text.find(id); at != std::string::npos; at = text.find(id)) text.replace(at, id.size(), "ID");
+    return text;
+  };
+  EXPECT_EQ(without_id(nosy->body, transfer), without_id(missing->body, "T-does-not-exist"));
+
+  for (const char* decision : {"accept", "reject"}) {
+    auto r = thames->request("POST", "/v1/transfers/" + transfer + "/" + decision, R"({"reason":"not ours"})",
+                             "application/json");
+    EXPECT_EQ(r->status, 404) << decision << ": " << r->body;
+    // The sender cannot decide for its receiver either.
+    auto own = police->request("POST", "/v1/transfers/" + transfer + "/" + decision, R"({"reason":"x"})",
+                               "application/json");
+    EXPECT_EQ(own->status, 404) << decision << ": " << own->body;
+  }
+  auto listed = parse_object(thames->request("GET", "/v1/transfers")->body).at("transfers").as_array();
+  EXPECT_TRUE(listed.empty());
+
+  // Thames Valley acknowledging the fire service's delivery changes nothing.
+  auto fire = hub.client("hertfordshire-fire");
+  auto inbox = parse_object(fire->request("GET", "/v1/inbox?wait=10")->body).at("deliveries").as_array();
+  ASSERT_EQ(inbox.size(), 1u);
+  const auto seq = inbox[0].as_object().at("delivery").to_number<std::uint64_t>();
+  auto stolen = thames->request("POST", "/v1/inbox/ack", "{\"ack\":[" + std::to_string(seq) + "]}", "application/json");
+  ASSERT_EQ(stolen->status, 200);
+  EXPECT_TRUE(parse_object(stolen->body).at("acknowledged").as_array().empty());
+  EXPECT_EQ(parse_object(fire->request("GET", "/v1/inbox")->body).at("deliveries").as_array().size(), 1u);
+  auto state = parse_object(police->request("GET", "/v1/transfers/" + transfer)->body);
+  EXPECT_EQ(str(state, "state"), "stored");
+
+  // The receiver itself can decide.
+  auto accepted = fire->request("POST", "/v1/transfers/" + transfer + "/accept", "", "application/json");
+  EXPECT_EQ(accepted->status, 200) << accepted->body;
+}
+
+TEST(IdentityEndToEnd, RolesGateTheAdministrativeAndBusinessContinuityEndpoints) {
+  HubProcess hub(kExtraAgencies, "", R"("buddy": [{"home": "bc-police", "primary": "x-police"}])");
+  ASSERT_TRUE(hub::pki::issue_certificate(hub.certs().string(), "bc-desk", false, 30).ok());
+  auto operator_client = hub.client("hertfordshire-police");
+  auto bc = hub.client("bc-desk");
+  auto admin = hub.client("hub-admin");
+  ASSERT_EQ(str(parse_object(bc->request("GET", "/v1/health")->body), "agency"), "bc-police");
+
+  for (auto* who : {operator_client.get(), bc.get()}) {
+    auto reload = who->request("POST", "/v1/admin/reload-mappings");
+    EXPECT_EQ(reload->status, 403) << reload->body;
+    EXPECT_EQ(str(parse_object(reload->body), "field"), "certificate");
+    auto retry = who->request("POST", "/v1/dead-letters/1/retry");
+    EXPECT_EQ(retry->status, 403) << retry->body;
+  }
+  // The administrator passes the role check (and meets the next one: no mappings_dir).
+  auto reload = admin->request("POST", "/v1/admin/reload-mappings");
+  EXPECT_NE(reload->status, 403) << reload->body;
+  EXPECT_EQ(str(parse_object(reload->body), "field"), "mappings_dir");
+  auto retry = admin->request("POST", "/v1/dead-letters/999/retry");
+  EXPECT_NE(retry->status, 403) << retry->body;
+
+  // Invoking a buddy arrangement needs the business-continuity role: an operator is
+  // refused, business continuity staff of the home agency may.
+  const std::string invocation =
+      R"({"home": "bc-police", "trigger": "building-evacuation", "authorisedBy": "Insp. Jones"})";
+  auto by_operator = operator_client->request("POST", "/v1/buddy/invocations", invocation, "application/json");
+  EXPECT_EQ(by_operator->status, 403) << by_operator->body;
+  auto by_bc = bc->request("POST", "/v1/buddy/invocations", invocation, "application/json");
+  EXPECT_EQ(by_bc->status, 201) << by_bc->body;
+}
