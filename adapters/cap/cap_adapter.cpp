@@ -396,7 +396,8 @@ Result<Decoded> read_alert(const xml::Element& root) {
         radius = *r;
       }
     }
-    if (!ok || lat < -90 || lat > 90 || lon < -180 || lon > 180 || radius < 0)
+    // 10,000 km: no uncertainty is larger, and the other formats' metres stop there.
+    if (!ok || lat < -90 || lat > 90 || lon < -180 || lon > 180 || radius < 0 || radius > 10000)
       return error_at(*circles[0], "alert/info/area/circle", "format", "'" + c + "' is not \"latitude,longitude radius\"");
     l.latitude = lat;
     l.longitude = lon;

@@ -1,5 +1,6 @@
 #include "adapters/mait/mait_adapter.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <unordered_map>
 
@@ -314,14 +315,22 @@ Result<Decoded> read_message(const xml::Element& root) {
     add_finding(findings, "MAITMessage/Header/Mode", "not-carried",
                 "a " + std::string(mode) + " message: the canonical model has no mode, so it must not be treated as live");
   }
+  // MAIT agency ids may have capitals; the hub's are lower case.
+  auto agency_id = [&findings](const xml::Element& e, const std::string& field) {
+    std::string id(e.text);
+    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (id != e.text) add_finding(findings, field, "converted", "MAIT agency id '" + e.text + "' recorded as '" + id + "'");
+    return id;
+  };
   const xml::Element* sender = h->child("Sender");
-  m.sender_agency = std::string(sender->child_text("AgencyID"));
+  m.sender_agency = agency_id(*sender->child("AgencyID"), "MAITMessage/Header/Sender/AgencyID");
   for (const char* name : {"ControlRoom", "OperatorID"})
     if (const auto* e = sender->child(name))
       add_finding(findings, std::string("MAITMessage/Header/Sender/") + name, "not-carried", "'" + e->text + "' has no canonical field");
   if (const auto* r = h->child("Recipients"))
-    for (const auto* e : r->children_named("Recipient")) m.receiving_agencies.emplace_back(e->child_text("AgencyID"));
-  if (const auto* o = h->child("OnBehalfOf")) m.on_behalf_of = std::string(o->child_text("AgencyID"));
+    for (const auto* e : r->children_named("Recipient"))
+      m.receiving_agencies.push_back(agency_id(*e->child("AgencyID"), "MAITMessage/Header/Recipients/Recipient/AgencyID"));
+  if (const auto* o = h->child("OnBehalfOf")) m.on_behalf_of = agency_id(*o->child("AgencyID"), "MAITMessage/Header/OnBehalfOf/AgencyID");
   if (const auto* r = h->child("InReplyTo"))
     add_finding(findings, "MAITMessage/Header/InReplyTo", "not-carried", "'" + r->text + "' has no canonical field");
 

@@ -286,9 +286,22 @@ std::string encode_police(const IncidentMessage& m, const MappingTables& tables,
       w.leaf("warningMarker", marker, {{"code", tables.police_marker_code(marker)}});
     w.close();
   }
-  for (const auto& v : inc.vehicles) {
+  for (std::size_t i = 0; i < inc.vehicles.size(); ++i) {
+    const auto& v = inc.vehicles[i];
     w.open("vehicle");
-    w.optional_leaf("vrm", v.registration);
+    // The police schema's Vrm holds 32 characters (a plate is at most 8; the rest is noise).
+    std::string vrm = v.registration;
+    std::size_t cut = 0;
+    for (int characters = 0; cut < vrm.size() && characters < 32; ++characters) {
+      ++cut;
+      while (cut < vrm.size() && (static_cast<unsigned char>(vrm[cut]) & 0xC0) == 0x80) ++cut;  // whole characters
+    }
+    if (cut < vrm.size()) {
+      vrm.resize(cut);
+      add_finding(findings, "incident/vehicles/" + std::to_string(i) + "/registration", "truncated",
+                  "'" + v.registration + "' cut to the police schema's 32 characters");
+    }
+    w.optional_leaf("vrm", vrm);
     w.optional_leaf("make", v.make);
     w.optional_leaf("model", v.model);
     w.optional_leaf("colour", v.colour);

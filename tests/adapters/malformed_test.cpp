@@ -197,3 +197,37 @@ TEST(Malformed, InvalidUtf8IsLocatedAtTheByte) {
   ASSERT_FALSE(l.ok());  // decodes, then the schema refuses the grade
   EXPECT_EQ(l.error().rule, "schema") << l.error().describe();
 }
+
+TEST(Malformed, AmbulancePatientRoleMustBeAPatientRole) {
+  // Found by fuzzing: a "patients" entry with another role became an "otherPersons" entry
+  // on the way back, so the message changed on every round trip.
+  std::string doc = golden("rtc-injury.ambulance.json");
+  const auto at = doc.find("\"patients\"");
+  ASSERT_NE(at, std::string::npos);
+  const auto role = doc.find("\"role\": \"", at);
+  ASSERT_NE(role, std::string::npos);
+  doc.replace(role, doc.find('"', role + 9) + 1 - role, "\"role\": \"bystander\"");
+  auto d = adapter("ambulance").decode(doc);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().rule, "schema") << d.error().describe();
+  EXPECT_EQ(d.error().field, "/incident/patients/0/role") << d.error().describe();
+}
+
+TEST(Malformed, CapCircleRadiusIsBounded) {
+  std::string doc = golden("rtc-injury.cap.xml");
+  const auto at = doc.find("<circle>");
+  ASSERT_NE(at, std::string::npos);
+  const auto space = doc.find(' ', at);
+  doc.replace(space + 1, doc.find("</circle>", at) - space - 1, "76520.05");
+  const int line = 1 + static_cast<int>(std::count(doc.begin(), doc.begin() + static_cast<long>(at), '\n'));
+  expect_error(adapter("cap").decode(doc), "format", "alert/info/area/circle", line);
+}
+
+TEST(Malformed, MaitCapitalAgencyIdsAreConverted) {
+  std::string doc = golden("rtc-injury.mait.xml");
+  replace_first(doc, "<AgencyID>hertfordshire-fire</AgencyID>", "<AgencyID>Hertfordshire-Fire</AgencyID>");
+  auto d = adapter("mait").decode(doc);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  EXPECT_EQ(d->message.receiving_agencies, std::vector<std::string>{"hertfordshire-fire"});
+  EXPECT_TRUE(has_finding(d->findings, "MAITMessage/Header/Recipients/Recipient/AgencyID"));
+}

@@ -78,3 +78,15 @@ TEST(Pairs, UnknownCodeIsCarriedAndReported) {
     EXPECT_EQ(back->message.incident.type, m.incident.type) << to;
   }
 }
+
+TEST(Pairs, ALongRegistrationIsTruncatedForThePoliceWithAFinding) {
+  // Found by fuzzing (fuzz_adapter_fire, cross-format check): a registration longer than
+  // the police schema's 32 characters made a police document that failed its own schema.
+  auto m = rich_incident();
+  m.incident.vehicles[0].registration = "AB12 CDE seen leaving at speed, partial plate é" + std::string(20, 'x');
+  auto encoded = adapter("police").encode(m);
+  ASSERT_TRUE(encoded.ok());
+  auto valid = adapter("police").validate(encoded->bytes);
+  EXPECT_TRUE(valid.ok()) << valid.error().describe();
+  EXPECT_TRUE(has_finding(encoded->findings, "incident/vehicles/0/registration")) << describe(encoded->findings);
+}
