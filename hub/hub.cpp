@@ -528,10 +528,13 @@ std::vector<buddy::Suggestion> Hub::suggestions() const {
 }
 
 void Hub::sweep_deadlines(std::int64_t now) {
+  constexpr std::size_t kOverduePerSweep = 64;
   std::vector<std::pair<std::string, Tracked>> overdue;
   {
     std::lock_guard lock(health_mutex_);
-    while (!due_.empty() && due_.begin()->first <= now) {
+    // At most a bounded number a sweep (one a second): a backlog of thousands overdue at
+    // once must not starve the I/O thread the sweep runs on; the rest follow next second.
+    while (!due_.empty() && due_.begin()->first <= now && overdue.size() < kOverduePerSweep) {
       auto [due, id] = *due_.begin();
       due_.erase(due_.begin());
       auto it = undecided_.find(id);
