@@ -4,6 +4,7 @@
 // from the hub's log), and start / SIGKILL / restart / stop.
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,8 +95,12 @@ class HubProcess {
     if (pid_ == 0) {
       const std::string binary = std::string(DEIT_BINARY_DIR) + "/hub/deit-hub";
       const std::string config = (dir_ / "hub.json").string();
+      // If the test process dies, its hub dies too: an orphan would hold the port, and the
+      // test runner's output pipe open for ever.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::chdir(dir_.c_str()) != 0) _exit(126);
       std::freopen("stdout.txt", "a", stdout);
+      ::dup2(::fileno(stdout), STDERR_FILENO);
       ::execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
