@@ -593,17 +593,25 @@ void Hub::finish_overdue(const std::string& transfer_id, const std::string& rece
 }
 
 void Hub::check_links(std::int64_t now) {
+  if (board_.arrangements().empty()) return;
+  // The oldest undecided transfer per receiver, in one pass over them all.
+  std::unordered_map<std::string, std::int64_t> oldest_since;
+  {
+    std::lock_guard lock(health_mutex_);
+    for (const auto& [id, t] : undecided_) {
+      auto [it, added] = oldest_since.emplace(t.receiver, t.since);
+      if (!added) it->second = std::min(it->second, t.since);
+    }
+  }
   for (const buddy::Arrangement& a : board_.arrangements()) {
     std::chrono::seconds link_down{0}, oldest{0};
     const bool connected = dispatcher_.subscriber_count(a.home) > 0;
-    {
+    if (auto it = oldest_since.find(a.home); it != oldest_since.end())
+      oldest = std::chrono::seconds((now - it->second) / 1000);
+    if (!connected) {
       std::lock_guard lock(health_mutex_);
-      if (!connected) {
-        auto it = last_seen_.find(a.home);
-        link_down = std::chrono::seconds((now - (it == last_seen_.end() ? started_at_ : it->second)) / 1000);
-      }
-      for (const auto& [id, t] : undecided_)
-        if (t.receiver == a.home) oldest = std::max(oldest, std::chrono::seconds((now - t.since) / 1000));
+      auto it = last_seen_.find(a.home);
+      link_down = std::chrono::seconds((now - (it == last_seen_.end() ? started_at_ : it->second)) / 1000);
     }
     auto suggestion = board_.suggest(a.home, link_down, oldest);
     std::unique_lock lock(health_mutex_);
