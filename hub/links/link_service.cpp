@@ -533,8 +533,16 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
         }
       }
     }
+    commit_acks(agency, std::move(seqs), std::move(acked), [](Impl& self) { self.pump_all(); });
+  }
+
+  // Records acknowledgements through the hub (the same path as HTTPS), logs each delivery,
+  // then runs `after` on the link thread.
+  void commit_acks(const std::string& agency, std::vector<std::uint64_t> seqs, std::map<std::uint64_t, InFlight> acked,
+                   std::function<void(Impl&)> after) {
     hub.acknowledge(agency, std::move(seqs),
-                    on_link_thread<AckOutcome>([agency, acked](Impl& self, Result<AckOutcome> r) {
+                    on_link_thread<AckOutcome>([agency, acked = std::move(acked), after = std::move(after)](
+                                                   Impl& self, Result<AckOutcome> r) {
                       if (!r) {
                         spdlog::error("event=link-ack-failed agency={} reason=\"{}\"", agency, r.error().describe());
                         return;
@@ -545,7 +553,7 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
                                      f == acked.end() ? "-" : f->second.transfer,
                                      f == acked.end() ? "-" : f->second.message, agency, seq);
                       }
-                      self.pump_all();
+                      after(self);
                     }));
   }
 
@@ -812,24 +820,13 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
       }
     }
     const std::string agency = o.agency.id;
-    hub.acknowledge(agency, std::move(seqs),
-                    on_link_thread<AckOutcome>([agency, acked](Impl& self, Result<AckOutcome> r) {
-                      if (!r) {
-                        spdlog::error("event=link-ack-failed agency={} reason=\"{}\"", agency, r.error().describe());
-                        return;
-                      }
-                      for (auto seq : r->acknowledged) {
-                        auto f = acked.find(seq);
-                        spdlog::info("event=delivered transfer={} message={} agency={} delivery={} via=link",
-                                     f == acked.end() ? "-" : f->second.transfer,
-                                     f == acked.end() ? "-" : f->second.message, agency, seq);
-                      }
-                      for (auto& out : self.outbound) {
-                        if (out->agency.id != agency) continue;
-                        out->attempt = 0;
-                        self.pump(*out);
-                      }
-                    }));
+    commit_acks(agency, std::move(seqs), std::move(acked), [agency](Impl& self) {
+      for (auto& out : self.outbound) {
+        if (out->agency.id != agency) continue;
+        out->attempt = 0;
+        self.pump(*out);
+      }
+    });
   }
 
   // ------------------------------------------------------------------ timers
