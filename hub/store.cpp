@@ -59,9 +59,16 @@ std::string grade_text(const model::Priority& p) {
 
 namespace {
 
-const char* kSchema = R"sql(
+// Schema version 4. Transfers, messages and events are rowid tables whose rows arrive in
+// time order, so a batch of new transfers fills the same few pages at the end of each
+// table instead of one scattered page per row. The hash-keyed ids (transfer id, sender's
+// message id) live in small unique indexes, and the events index is keyed by the
+// transfer's rowid, so the only scattered writes left per transfer are those two index
+// entries. Created in two steps so that migrate() can rebuild older tables in between.
+const char* kTables = R"sql(
 CREATE TABLE IF NOT EXISTS transfers(
-  id TEXT PRIMARY KEY,
+  key INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   sender TEXT NOT NULL,
   receiver TEXT NOT NULL,
   sender_reference TEXT NOT NULL,
@@ -89,10 +96,9 @@ CREATE TABLE IF NOT EXISTS transfers(
   grade_rationale TEXT NOT NULL DEFAULT '',
   invocation TEXT NOT NULL DEFAULT '',
   overdue_at INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS transfers_sender ON transfers(sender, stored_at);
-CREATE INDEX IF NOT EXISTS transfers_receiver ON transfers(receiver, stored_at);
+);
 CREATE TABLE IF NOT EXISTS messages(
+  key INTEGER PRIMARY KEY,
   sender TEXT NOT NULL,
   message_id TEXT NOT NULL,
   type TEXT NOT NULL,
@@ -101,8 +107,8 @@ CREATE TABLE IF NOT EXISTS messages(
   received_at INTEGER NOT NULL,
   transfer_ids TEXT NOT NULL,
   body TEXT NOT NULL,
-  PRIMARY KEY(sender, message_id)
-) WITHOUT ROWID;
+  UNIQUE(sender, message_id)
+);
 CREATE TABLE IF NOT EXISTS deliveries(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   agency TEXT NOT NULL,
@@ -118,10 +124,9 @@ CREATE TABLE IF NOT EXISTS deliveries(
   last_error TEXT NOT NULL DEFAULT '',
   lane INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(agency, seq) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(agency, seq) WHERE state = 'dead';
 CREATE TABLE IF NOT EXISTS events(
   id INTEGER PRIMARY KEY,
+  transfer_key INTEGER NOT NULL,
   transfer_id TEXT NOT NULL,
   at INTEGER NOT NULL,
   event TEXT NOT NULL,
@@ -129,7 +134,6 @@ CREATE TABLE IF NOT EXISTS events(
   message_id TEXT NOT NULL DEFAULT '',
   detail TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS events_transfer ON events(transfer_id, id);
 CREATE TABLE IF NOT EXISTS invocations(
   id TEXT PRIMARY KEY,
   home TEXT NOT NULL,
@@ -149,6 +153,14 @@ CREATE TABLE IF NOT EXISTS invocations(
   stood_down_by TEXT NOT NULL DEFAULT '',
   stand_down_reason TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
+)sql";
+
+const char* kIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS transfers_sender ON transfers(sender, stored_at);
+CREATE INDEX IF NOT EXISTS transfers_receiver ON transfers(receiver, stored_at);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(agency, seq) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(agency, seq) WHERE state = 'dead';
+CREATE INDEX IF NOT EXISTS events_by_transfer ON events(transfer_key, id);
 )sql";
 
 // Indexes on columns that older databases gain in migrate(), so created after it.
@@ -270,11 +282,12 @@ class Connection {
       // WAL: readers never block the writer. synchronous=FULL: a commit is on disk
       // (fsync of the WAL) before the sender is told "received".
       // Checkpoints run on their own thread (run_checkpoints), not inside a sender's commit.
-      for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                                 "PRAGMA foreign_keys=ON", "PRAGMA wal_autocheckpoint=0"}) {
+      // journal_size_limit: once the WAL restarts, its file is cut back to 64 MiB.
+      for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                                 "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=67108864"}) {
         if (auto s = c->exec(pragma); !s) return s.error();
       }
-      if (auto s = c->exec(kSchema); !s) return s.error();
+      if (auto s = c->exec(kTables); !s) return s.error();
       if (auto s = c->migrate(); !s) return s.error();
     }
     return c;
@@ -310,19 +323,78 @@ class Connection {
         {"deliveries", "lane", "INTEGER NOT NULL DEFAULT 0"},
     };
     for (const auto& a : added) {
-      bool present = false;
-      auto& columns = stmt("SELECT name FROM pragma_table_info(?)");
-      columns.bind(a.table);
-      while (columns.step() == SQLITE_ROW) present |= columns.text(0) == a.column;
-      columns.reset();
-      if (!present) {
+      if (!has_column(a.table, a.column)) {
         const std::string sql = std::string("ALTER TABLE ") + a.table + " ADD COLUMN " + a.column + " " + a.declaration;
         if (auto s = exec(sql.c_str()); !s) return s;
       }
     }
+    if (auto s = rebuild_as_rowid_tables(); !s) return s;
+    if (auto s = exec(kIndexes); !s) return s;
     if (auto s = exec(kLateIndexes); !s) return s;
     if (auto s = exec(kAuditSchema); !s) return s;
-    return exec("PRAGMA user_version = 3");
+    return exec("PRAGMA user_version = 4");
+  }
+
+  bool has_column(const char* table, std::string_view column) {
+    bool present = false;
+    auto& columns = stmt("SELECT name FROM pragma_table_info(?)");
+    columns.bind(table);
+    while (columns.step() == SQLITE_ROW) present |= columns.text(0) == column;
+    columns.reset();
+    return present;
+  }
+
+  // Version 4: transfers, messages and events become time-ordered rowid tables (see
+  // kTables). Older tables are renamed, their rows copied in time order, and dropped, in
+  // one transaction: a failure leaves the database as it was.
+  Status rebuild_as_rowid_tables() {
+    struct Old {
+      const char* table;
+      const char* added;     // the column version 4 added: absent means an older table
+      const char* order_by;  // time order of the old rows
+    };
+    static const Old tables[] = {{"transfers", "key", "stored_at, id"},
+                                 {"messages", "key", "received_at, sender, message_id"},
+                                 {"events", "transfer_key", "id"}};
+    std::vector<const Old*> old;
+    for (const auto& t : tables)
+      if (!has_column(t.table, t.added)) old.push_back(&t);
+    if (old.empty()) return Status::success();
+    if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+    auto copy = [&]() -> Status {
+      for (const Old* t : old) {
+        const std::string rename = std::string("ALTER TABLE ") + t->table + " RENAME TO " + t->table + "_v3";
+        if (auto s = exec(rename.c_str()); !s) return s;
+      }
+      if (auto s = exec(kTables); !s) return s;
+      for (const Old* t : old) {
+        const std::string from = std::string(t->table) + "_v3";
+        std::string columns;
+        auto& names = stmt("SELECT name FROM pragma_table_info(?)");
+        names.bind(from);
+        while (names.step() == SQLITE_ROW) columns += (columns.empty() ? "" : ", ") + names.text(0);
+        names.reset();
+        const bool events = std::string_view(t->table) == "events";
+        const std::string sql =
+            std::string("INSERT INTO ") + t->table + "(" + (events ? "transfer_key, " : "") + columns + ") SELECT " +
+            (events ? "coalesce((SELECT key FROM transfers WHERE transfers.id = " + from + ".transfer_id), 0), " : "") +
+            columns + " FROM " + from + " ORDER BY " + t->order_by + "; DROP TABLE " + from + ";";
+        if (auto s = exec(sql.c_str()); !s) return s;
+      }
+      return Status::success();
+    };
+    if (auto s = copy(); !s) {
+      static_cast<void>(exec("ROLLBACK"));
+      return s;
+    }
+    return exec("COMMIT");
+  }
+
+  // A statement without results, prepared once (BEGIN, SAVEPOINT, COMMIT on the hot path).
+  Status run(const char* sql) {
+    auto& s = stmt(sql);
+    if (!s.valid()) return Error::make("store", "prepare: " + s.prepare_error());
+    return s.run();
   }
 
   Stmt& stmt(const char* sql) {
@@ -543,17 +615,17 @@ struct Store::Impl {
 
   void commit_batch(std::vector<Op>& batch) {
     std::vector<Status> results(batch.size());
-    Status begun = writer->exec("BEGIN IMMEDIATE");
+    Status begun = writer->run("BEGIN IMMEDIATE");
     if (begun) {
       Status broken = Status::success();
       for (std::size_t i = 0; i < batch.size() && broken; ++i) {
-        broken = writer->exec("SAVEPOINT op");
+        broken = writer->run("SAVEPOINT op");
         if (!broken) break;
         results[i] = batch[i].work(*writer);
-        if (!results[i]) broken = writer->exec("ROLLBACK TO op");
-        if (broken) broken = writer->exec("RELEASE op");
+        if (!results[i]) broken = writer->run("ROLLBACK TO op");
+        if (broken) broken = writer->run("RELEASE op");
       }
-      Status committed = broken ? writer->exec("COMMIT") : broken;
+      Status committed = broken ? writer->run("COMMIT") : broken;
       if (!committed) {
         static_cast<void>(writer->exec("ROLLBACK"));
         spdlog::critical("event=store-commit-failed ops={} error=\"{}\"", batch.size(), committed.error().message);
@@ -563,6 +635,22 @@ struct Store::Impl {
       for (auto& r : results) r = begun;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+    finish_wal_cycle();
+  }
+
+  // Under sustained load the background checkpoint never catches the WAL's end (a commit
+  // always lands while it copies), so the WAL would never restart and would grow without
+  // bound. Once it passes kWalRestartFrames, the writer itself checkpoints the few frames
+  // the background pass left; with nothing left to copy, the next transaction starts the
+  // WAL from the top again (and journal_size_limit cuts the file back).
+  static constexpr int kWalRestartFrames = 16384;  // 64 MiB of 4 KiB pages
+  std::atomic<int> wal_frames{0};                  // set by the WAL hook after each commit
+
+  void finish_wal_cycle() {
+    if (wal_frames.load(std::memory_order_relaxed) < kWalRestartFrames) return;
+    int in_wal = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(writer->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &in_wal, &copied);
+    if (rc == SQLITE_OK && in_wal == copied) wal_frames = 0;  // restarts with the next write
   }
 
   // Read connections: one per thread, owned here so that closing the store closes them.
@@ -641,7 +729,8 @@ struct Store::Impl {
 
   Status insert_event(Connection& c, const std::string& transfer_id, std::int64_t at, std::string_view event,
                       std::string_view actor, std::string_view message_id, std::string_view detail) {
-    auto& s = c.stmt("INSERT INTO events(transfer_id, at, event, actor, message_id, detail) VALUES(?,?,?,?,?,?)");
+    auto& s = c.stmt("INSERT INTO events(transfer_key, transfer_id, at, event, actor, message_id, detail) "
+                     "VALUES((SELECT key FROM transfers WHERE id = ?1), ?1, ?2, ?3, ?4, ?5, ?6)");
     DEIT_SQL_OK(s);
     return s.bind(transfer_id).bind(at).bind(event).bind(actor).bind(message_id).bind(detail).run();
   }
@@ -1091,7 +1180,8 @@ struct Store::Impl {
     // The messages it carried: their stored canonical body is the sender's incident. A
     // message sent to several receivers is shared, so its body goes for all of them.
     std::vector<std::string> message_ids;
-    auto& ids = c.stmt("SELECT DISTINCT message_id FROM events WHERE transfer_id = ? AND message_id <> ''");
+    auto& ids = c.stmt("SELECT DISTINCT message_id FROM events WHERE transfer_key = (SELECT key FROM transfers WHERE id = ?) "
+                     "AND message_id <> ''");
     DEIT_SQL_OK(ids);
     ids.bind(t.id);
     while (ids.step() == SQLITE_ROW) message_ids.push_back(ids.text(0));
@@ -1109,7 +1199,7 @@ struct Store::Impl {
     DEIT_SQL_OK(payloads);
     if (auto st = payloads.bind(t.id).run(); !st) return st;
     out.deliveries = sqlite3_changes(c.db());
-    auto& details = c.stmt("UPDATE events SET detail = '' WHERE transfer_id = ? AND detail <> '' AND event IN "
+    auto& details = c.stmt("UPDATE events SET detail = '' WHERE transfer_key = (SELECT key FROM transfers WHERE id = ?) AND detail <> '' AND event IN "
                            "('translated', 'location-verified', 'location-unverified')");
     DEIT_SQL_OK(details);
     if (auto st = details.bind(t.id).run(); !st) return st;
@@ -1343,6 +1433,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   if (!checkpointer) return checkpointer.error();
   impl->checkpointer = std::move(checkpointer).value();
   Impl* raw = impl.get();
+  sqlite3_wal_hook(
+      raw->writer->db(),
+      [](void* store, sqlite3*, const char*, int frames) {
+        static_cast<Impl*>(store)->wal_frames.store(frames, std::memory_order_relaxed);
+        return SQLITE_OK;
+      },
+      raw);
   impl->thread = std::thread([raw] { raw->run(); });
   impl->checkpoint_thread = std::thread([raw] { raw->run_checkpoints(); });
   return std::unique_ptr<Store>(new Store(std::move(impl)));
@@ -1536,7 +1633,8 @@ Result<TransferRecord> Store::transfer(const std::string& id) {
 Result<std::vector<EventRecord>> Store::history(const std::string& transfer_id) {
   Connection* c = impl_->reader();
   if (!c) return Error::make("store", "cannot open a read connection");
-  auto& s = c->stmt("SELECT at, event, actor, message_id, detail FROM events WHERE transfer_id = ? ORDER BY id");
+  auto& s = c->stmt("SELECT at, event, actor, message_id, detail FROM events "
+                    "WHERE transfer_key = (SELECT key FROM transfers WHERE id = ?) ORDER BY id");
   DEIT_SQL_OK(s);
   s.bind(transfer_id);
   std::vector<EventRecord> out;

@@ -814,6 +814,89 @@ TEST_F(StoreSchemaTest, DatabaseFromTheFirstReleaseStillWorks) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// A database written by version 3 (session 2): hash-keyed WITHOUT ROWID transfers and
+// messages, events indexed by transfer id. Version 4 rebuilds them as rowid tables.
+constexpr const char* kVersion3Tables = R"sql(
+CREATE TABLE transfers(
+  id TEXT PRIMARY KEY, sender TEXT NOT NULL, receiver TEXT NOT NULL, sender_reference TEXT NOT NULL,
+  shared_reference TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL, on_behalf_of TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL, grade TEXT NOT NULL DEFAULT '', emergency INTEGER NOT NULL DEFAULT 0,
+  life_risk INTEGER NOT NULL DEFAULT 0, last_sequence INTEGER NOT NULL DEFAULT 0,
+  received_at INTEGER NOT NULL DEFAULT 0, validated_at INTEGER NOT NULL DEFAULT 0,
+  stored_at INTEGER NOT NULL DEFAULT 0, delivered_at INTEGER NOT NULL DEFAULT 0,
+  accepted_at INTEGER NOT NULL DEFAULT 0, rejected_at INTEGER NOT NULL DEFAULT 0,
+  closed_at INTEGER NOT NULL DEFAULT 0, cancelled_at INTEGER NOT NULL DEFAULT 0,
+  decision_reason TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '',
+  findings TEXT NOT NULL DEFAULT '[]', location TEXT NOT NULL DEFAULT '{}',
+  receiver_grade TEXT NOT NULL DEFAULT '', grade_rationale TEXT NOT NULL DEFAULT '',
+  invocation TEXT NOT NULL DEFAULT '', overdue_at INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX transfers_sender ON transfers(sender, stored_at);
+CREATE TABLE messages(
+  sender TEXT NOT NULL, message_id TEXT NOT NULL, type TEXT NOT NULL, sequence INTEGER NOT NULL,
+  sender_reference TEXT NOT NULL, received_at INTEGER NOT NULL, transfer_ids TEXT NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY(sender, message_id)
+) WITHOUT ROWID;
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY, transfer_id TEXT NOT NULL, at INTEGER NOT NULL, event TEXT NOT NULL,
+  actor TEXT NOT NULL DEFAULT '', message_id TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_transfer ON events(transfer_id, id);
+PRAGMA user_version = 3;
+)sql";
+
+TEST_F(StoreSchemaTest, DatabaseFromVersion3IsRebuiltWithItsRows) {
+  const fs::path db_path = dir_ / "hub.db";
+  create_database(db_path, kVersion3Tables);
+  const std::string rows =
+      "INSERT INTO transfers(id, sender, receiver, sender_reference, reason, state, last_sequence, stored_at) "
+      "VALUES('" + kTransfer + "', 'hertfordshire-police', 'hertfordshire-fire', 'REF-1', 'assistance-request', "
+      "'delivered', 1, 1000);"
+      "INSERT INTO messages VALUES('hertfordshire-police', 'M-1', 'create', 1, 'REF-1', 1000, '" + kTransfer +
+      "=hertfordshire-fire', '<old/>');"
+      "INSERT INTO events(transfer_id, at, event, actor, message_id) VALUES"
+      "('" + kTransfer + "', 1000, 'received', 'hertfordshire-police', 'M-1'),"
+      "('" + kTransfer + "', 1001, 'stored', 'hub', 'M-1'),"
+      "('" + kTransfer + "', 1002, 'delivered', 'hertfordshire-fire', 'M-1');";
+  create_database(db_path, rows.c_str());
+
+  auto opened = Store::open(db_path.string());
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  Store& store = *opened.value();
+  auto t = store.transfer(kTransfer);
+  ASSERT_TRUE(t.ok()) << t.error().describe();
+  EXPECT_EQ(t->state, "delivered");
+  EXPECT_EQ(t->last_sequence, 1u);
+  auto h = store.history(kTransfer);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(event_names(*h), (Names{"received", "stored", "delivered"}));
+  auto body = store.message_body(kPolice, "M-1");
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(*body, "<old/>");
+
+  // The old message id is still known, and the old transfer takes updates.
+  using Done = std::function<void(Result<SubmitOutcome>)>;
+  auto again = sync<SubmitOutcome>([&](Done done) { store.submit(request(Msg{}), std::move(done)); });
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  const Msg update_message{"M-2", MessageType::update, "REF-1", 2};
+  auto update = sync<SubmitOutcome>([&](Done done) { store.submit(request(update_message), std::move(done)); });
+  ASSERT_TRUE(update.ok()) << update.error().describe();
+  h = store.history(kTransfer);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->size(), 6u);  // + received, validated, stored of M-2
+  store.close();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* version = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &version, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(version), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(version, 0), 4);
+  sqlite3_finalize(version);
+  sqlite3_close(db);
+}
+
 TEST(StoreOpen, UnwritablePathFails) {
   auto s = Store::open("/nonexistent-dir-for-deit-tests/sub/hub.db");
   ASSERT_FALSE(s.ok());
