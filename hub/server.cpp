@@ -262,6 +262,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         spdlog::warn("event=connection-refused reason=\"connection limit {} reached\"", hub.config().limits.max_connections);
         continue;  // the socket closes as it goes out of scope
       }
+      // No Nagle: a response or stream frame written while an earlier segment awaits the
+      // peer's delayed ACK would otherwise wait up to 40 ms for it.
+      boost::system::error_code no_delay_ec;
+      socket.set_option(tcp::no_delay(true), no_delay_ec);
       auto ex = socket.get_executor();
       net::co_spawn(ex, session(std::move(socket)), net::detached);
     }

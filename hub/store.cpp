@@ -576,7 +576,11 @@ struct Store::Impl {
       checkpoint_wake.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping; });
       if (stopping) break;
       lock.unlock();
+      const auto started = std::chrono::steady_clock::now();
       static_cast<void>(checkpointer->exec("PRAGMA wal_checkpoint(PASSIVE)"));
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+      if (ms >= 100) spdlog::info("event=checkpoint ms={}", ms);
       lock.lock();
     }
   }
@@ -614,6 +618,7 @@ struct Store::Impl {
   }
 
   void commit_batch(std::vector<Op>& batch) {
+    const auto started = std::chrono::steady_clock::now();
     std::vector<Status> results(batch.size());
     Status begun = writer->run("BEGIN IMMEDIATE");
     if (begun) {
@@ -634,6 +639,11 @@ struct Store::Impl {
     } else {
       for (auto& r : results) r = begun;
     }
+    const auto committed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    // Every sender in the batch waited this long for "received": worth an operator's look.
+    if (committed_ms >= kSlowCommitMs)
+      spdlog::warn("event=slow-commit ms={} ops={} wal_frames={}", committed_ms, batch.size(), wal_frames.load());
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
     finish_wal_cycle();
   }
@@ -643,6 +653,7 @@ struct Store::Impl {
   // bound. Once it passes kWalRestartFrames, the writer itself checkpoints the few frames
   // the background pass left; with nothing left to copy, the next transaction starts the
   // WAL from the top again (and journal_size_limit cuts the file back).
+  static constexpr std::int64_t kSlowCommitMs = 20;
   static constexpr int kWalRestartFrames = 16384;  // 64 MiB of 4 KiB pages
   std::atomic<int> wal_frames{0};                  // set by the WAL hook after each commit
 
