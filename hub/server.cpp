@@ -969,6 +969,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           beast::get_lowest_layer(*conn).expires_after(std::chrono::seconds(10));
           auto [cec, ep] = co_await beast::get_lowest_layer(*conn).async_connect(endpoints, nothrow);
           if (!cec) {
+            boost::system::error_code no_delay_ec;
+            beast::get_lowest_layer(*conn).socket().set_option(tcp::no_delay(true), no_delay_ec);
             auto [hec] = co_await conn->async_handshake(ssl::stream_base::client, nothrow);
             if (hec) error = "TLS handshake: " + hec.message();
           } else {
