@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev libxerces-c-dev libzmq3-dev cppzmq-dev libspdlog-dev libfmt-dev
-  libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libproj-dev proj-data
+  libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libproj-dev proj-data libgoogle-perftools-dev
   python3 curl
   clang-14 libclang-rt-14-dev llvm-14
 )
