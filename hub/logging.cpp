@@ -1,18 +1,37 @@
 #include "hub/logging.hpp"
 
 #include <spdlog/async.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
 
 namespace deit::hub {
+
+namespace {
+
+// Standard output through stdio's buffer. spdlog's stdout sink flushes after every line,
+// a write(2) per lifecycle event on the logging thread; this one is flushed with the file
+// sink: at once for warnings and errors, otherwise every second.
+class BufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  }
+  void flush_() override { std::fflush(stdout); }
+};
+
+}  // namespace
 
 Status setup_logging(const std::string& level, const std::string& file) {
   try {
     spdlog::init_thread_pool(65536, 1);
-    std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stdout_sink_mt>()};
+    std::vector<spdlog::sink_ptr> sinks{std::make_shared<BufferedStdoutSink>()};
     if (!file.empty()) {
       std::filesystem::create_directories(std::filesystem::path(file).parent_path());
       sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(file));

@@ -7,7 +7,8 @@
 
 namespace deit::hub {
 
-// Sets the default spdlog logger: asynchronous, to stdout and (if given) a file.
+// Sets the default spdlog logger: asynchronous, to stdout and (if given) a file, both
+// buffered and flushed at once for warnings and errors, otherwise every second.
 Status setup_logging(const std::string& level, const std::string& file);
 
 }  // namespace deit::hub
