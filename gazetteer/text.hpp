@@ -29,6 +29,17 @@ bool is_flat_marker(std::string_view upper_token);
 
 // Canonical words of a name ("St. Mary's Road" -> {"ST", "MARYS", "RD"}), stop words removed.
 std::vector<std::string> canonical_words(std::string_view name);
+// The same words for one name after another, into buffers kept between calls: no
+// allocation once they have grown. The views are valid until the next assign.
+class CanonicalWords {
+ public:
+  const std::vector<std::string_view>& assign(std::string_view name);
+  const std::vector<std::string_view>& words() const { return words_; }
+
+ private:
+  std::string buffer_;
+  std::vector<std::string_view> words_;
+};
 // The canonical words joined by single spaces: the stored form of names.
 std::string canonical_name(std::string_view name);
 
