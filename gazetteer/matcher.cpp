@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <span>
-#include <unordered_map>
 
 namespace deit::gazetteer {
 
@@ -319,11 +318,11 @@ double blend(double words, double numbers, double postcode, bool flat_penalty) {
   return score;
 }
 
-// Best credit of `word` among the canonical words of `name`.
-double text_credit(const std::string& word, std::string_view name) {
+// Best credit of `word` among the canonical words of `name`; `scratch` holds them.
+double text_credit(const std::string& word, std::string_view name, text::CanonicalWords& scratch) {
   if (name.empty()) return 0;
   double best = 0;
-  for (auto& w : text::canonical_words(name)) {
+  for (std::string_view w : scratch.assign(name)) {
     if (w == word) return 1.0;
     int limit = max_edits(std::min(w.size(), word.size()));
     if (limit == 0) continue;
@@ -338,12 +337,13 @@ double text_credit(const std::string& word, std::string_view name) {
 double score_plain_address(const ParsedQuery& q, const Address& a, std::string* explanation) {
   std::vector<std::string_view> names{a.street, a.locality, a.town, a.administrative_area, a.pao.text, a.sao.text,
                                       a.organisation};
+  text::CanonicalWords scratch;
   double total = 0, got = 0;
   std::string matched, missing;
   for (const auto& w : q.words) {
     double weight = w.size() <= 2 ? 0.5 : 1.0;  // "ST", "RD": common, weak evidence
     double best = 0;
-    for (auto name : names) best = std::max(best, text_credit(w, name));
+    for (auto name : names) best = std::max(best, text_credit(w, name, scratch));
     total += weight;
     got += weight * best;
     (best > 0 ? matched : missing) += (best > 0 ? (matched.empty() ? "" : " ") : (missing.empty() ? "" : " ")) + w;
@@ -414,7 +414,8 @@ struct StreetCandidate {
 
 }  // namespace
 
-std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) const {
+std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
+                                         const std::function<bool(std::uint64_t)>& skip) const {
   std::vector<MatchHit> hits;
   const double street_total = static_cast<double>(snap_.streets().size()) + 1;
 
@@ -604,17 +605,13 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
 
   // Score the addresses of the best streets.
   struct Scored {
-    std::uint32_t entry;
     double score;
+    std::uint64_t uprn;
+    std::uint32_t entry;
   };
   std::vector<Scored> results;
   std::vector<double> address_credit(words.size());
-  std::unordered_map<std::uint32_t, std::vector<std::string>> name_words;  // per-query cache
-  auto words_of = [&](std::uint32_t id) -> const std::vector<std::string>& {
-    auto it = name_words.find(id);
-    if (it != name_words.end()) return it->second;
-    return name_words.emplace(id, text::canonical_words(snap_.string(id))).first->second;
-  };
+  text::CanonicalWords name_words;
   const double best_street_key = scored.empty() ? 0 : scored.front().key;
   // With a number in the query, addresses whose numbers disagree are skipped cheaply; if
   // that leaves nothing, the streets are scanned again without the filter.
@@ -630,7 +627,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
     // words the query did not mention.
     int unmentioned_street_words = 0;
     if (!words.empty()) {
-      for (const auto& dw : words_of(street.description)) {
+      for (std::string_view dw : name_words.assign(snap_.string(street.description))) {
         bool mentioned = false;
         for (const auto& w : words) {
           if (w.text == dw) { mentioned = true; break; }
@@ -653,7 +650,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
         address_credit = credit;
         for (std::uint32_t name : {e.pao_text, e.sao_text, e.organisation}) {
           if (name == 0) continue;
-          for (const auto& nw : words_of(name)) {
+          for (std::string_view nw : name_words.assign(snap_.string(name))) {
             bool mentioned = false;
             for (std::size_t i = 0; i < words.size(); ++i) {
               if (nw == words[i].text) {
@@ -682,26 +679,35 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
       double score = blend(words_score, numbers, postcode, flat_penalty);
       if (!words.empty()) score -= 0.03 * std::min(unmatched_name_words, 3) + 0.04 * std::min(unmentioned_street_words, 2);
       if (e.flags & kAlternative) score *= 0.98;
-      results.push_back(Scored{ai, score});
+      results.push_back(Scored{score, e.uprn, ai});
     }
   }
 
-  // Best entry per UPRN, best first.
-  std::sort(results.begin(), results.end(), [&](const Scored& a, const Scored& b) {
+  // Best entry per UPRN, best first: of the best `max + 8` UPRNs, the first `max` not
+  // skipped. Those are near the front, so only the front is sorted unless UPRNs with
+  // several entries use it up.
+  auto better = [](const Scored& a, const Scored& b) {
     if (a.score != b.score) return a.score > b.score;
-    return snap_.addresses()[a.entry].uprn < snap_.addresses()[b.entry].uprn;
-  });
+    return a.uprn != b.uprn ? a.uprn < b.uprn : a.entry < b.entry;
+  };
+  const std::size_t considered_max = max + 8;
+  std::size_t sorted = std::min(results.size(), 2 * considered_max);
+  std::partial_sort(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(sorted), results.end(), better);
   std::vector<std::uint64_t> seen;
-  for (const Scored& r : results) {
-    const AddressEntry& e = snap_.addresses()[r.entry];
-    if (std::find(seen.begin(), seen.end(), e.uprn) != seen.end()) continue;
-    seen.push_back(e.uprn);
+  for (std::size_t k = 0; k < results.size() && seen.size() < considered_max && hits.size() < max; ++k) {
+    if (k == sorted) {
+      std::sort(results.begin() + static_cast<std::ptrdiff_t>(sorted), results.end(), better);
+      sorted = results.size();
+    }
+    const Scored& r = results[k];
+    if (std::find(seen.begin(), seen.end(), r.uprn) != seen.end()) continue;
+    seen.push_back(r.uprn);
+    if (skip(r.uprn)) continue;
     MatchHit h;
-    h.uprn = e.uprn;
-    h.entry = &e;
+    h.uprn = r.uprn;
+    h.entry = &snap_.addresses()[r.entry];
     h.confidence = r.score;
     hits.push_back(std::move(h));
-    if (hits.size() >= max) break;
   }
 
   // Explanations for what is returned only.
@@ -735,7 +741,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
       }
       double best = 0;
       for (std::uint32_t name : {e.pao_text, e.sao_text, e.organisation})
-        if (name != 0) best = std::max(best, text_credit(w.text, snap_.string(name)));
+        if (name != 0) best = std::max(best, text_credit(w.text, snap_.string(name), name_words));
       (best > 0 ? building : missing) += ((best > 0 ? building : missing).empty() ? "" : " ") + w.text;
     }
     if (!exact.empty()) why += (why.empty() ? "" : "; ") + std::string("words ") + exact;
