@@ -370,6 +370,7 @@ namespace {
 
 struct WordPlan {
   std::string text;
+  std::uint64_t chars = 0;  // text::character_set(text)
   double weight = 0;
   std::vector<std::pair<std::uint32_t, double>> alternatives;  // (term, credit)
   std::uint64_t df = 0;
@@ -426,6 +427,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
   for (std::size_t i = 0; i < q.words.size(); ++i) {
     WordPlan& w = words[i];
     w.text = q.words[i];
+    w.chars = text::character_set(w.text);
     snap_.similar_terms(w.text, max_edits(w.text.size()), similar);
     std::uint64_t best_df = 0;
     double best_credit = 0;
@@ -629,10 +631,15 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
     if (!words.empty()) {
       for (std::string_view dw : name_words.assign(snap_.string(street.description))) {
         bool mentioned = false;
+        const std::uint64_t dw_chars = text::character_set(dw);
         for (const auto& w : words) {
           if (w.text == dw) { mentioned = true; break; }
           int limit = max_edits(std::min(w.text.size(), dw.size()));
-          if (limit > 0 && text::edit_distance(w.text, dw, limit) <= limit) { mentioned = true; break; }
+          if (limit > 0 && text::might_be_within(w.text, w.chars, dw, dw_chars, limit) &&
+              text::edit_distance(w.text, dw, limit) <= limit) {
+            mentioned = true;
+            break;
+          }
         }
         unmentioned_street_words += mentioned ? 0 : 1;
       }
@@ -652,6 +659,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
           if (name == 0) continue;
           for (std::string_view nw : name_words.assign(snap_.string(name))) {
             bool mentioned = false;
+            const std::uint64_t nw_chars = text::character_set(nw);
             for (std::size_t i = 0; i < words.size(); ++i) {
               if (nw == words[i].text) {
                 address_credit[i] = 1.0;
@@ -660,7 +668,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
               }
               if (!leftovers || address_credit[i] >= 1.0) continue;
               int limit = max_edits(std::min(nw.size(), words[i].text.size()));
-              if (limit == 0) continue;
+              if (limit == 0 || !text::might_be_within(words[i].text, words[i].chars, nw, nw_chars, limit)) continue;
               int d = text::edit_distance(words[i].text, nw, limit);
               if (d <= limit) {
                 address_credit[i] = std::max(address_credit[i], credit_for_distance(d));
@@ -692,7 +700,9 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
   };
   const std::size_t considered_max = max + 8;
   std::size_t sorted = std::min(results.size(), 2 * considered_max);
-  std::partial_sort(results.begin(), results.begin() + static_cast<std::ptrdiff_t>(sorted), results.end(), better);
+  const auto front_end = results.begin() + static_cast<std::ptrdiff_t>(sorted);
+  if (front_end != results.end()) std::nth_element(results.begin(), front_end, results.end(), better);
+  std::sort(results.begin(), front_end, better);
   std::vector<std::uint64_t> seen;
   for (std::size_t k = 0; k < results.size() && seen.size() < considered_max && hits.size() < max; ++k) {
     if (k == sorted) {

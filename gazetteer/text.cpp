@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <utility>
 
@@ -88,9 +89,23 @@ std::vector<std::string> tokenize(std::string_view input) {
 }
 
 std::string_view canonical_word(std::string_view token) {
-  auto it = std::lower_bound(kCanonical.begin(), kCanonical.end(), token,
-                             [](const auto& entry, std::string_view t) { return entry.first < t; });
-  if (it != kCanonical.end() && it->first == token) return it->second;
+  // Called for every word of every name a query looks at: a run of the table by first
+  // letter, then a scan of a handful of entries, beats a binary search of string compares.
+  static constexpr auto kFirst = [] {
+    std::array<std::uint8_t, 27> first{};  // first[c - 'A'] .. first[c - 'A' + 1]: entries starting with c
+    std::size_t k = 0;
+    for (char c = 'A'; c <= 'Z'; ++c) {
+      first[static_cast<std::size_t>(c - 'A')] = static_cast<std::uint8_t>(k);
+      while (k < kCanonical.size() && kCanonical[k].first[0] == c) ++k;
+    }
+    first[26] = static_cast<std::uint8_t>(k);
+    return first;
+  }();
+  static_assert(std::is_sorted(kCanonical.begin(), kCanonical.end()) && kFirst[26] == kCanonical.size());
+  if (token.empty() || token[0] < 'A' || token[0] > 'Z') return token;
+  const auto c = static_cast<std::size_t>(token[0] - 'A');
+  for (std::size_t k = kFirst[c]; k < kFirst[c + 1]; ++k)
+    if (kCanonical[k].first == token) return kCanonical[k].second;
   return token;
 }
 
@@ -165,15 +180,21 @@ bool parse_number_token(std::string_view token, NumberRange* out) {
   return true;
 }
 
-namespace {
-
 // Bit (c & 63) for each character of s. Letters and digits never share a bit; a shared bit
-// could only make foreign_positions smaller, so the bound below stays a bound.
+// could only make the bounds below smaller, so they stay bounds.
 std::uint64_t character_set(std::string_view s) {
   std::uint64_t set = 0;
   for (unsigned char c : s) set |= std::uint64_t{1} << (c & 63);
   return set;
 }
+
+bool might_be_within(std::string_view a, std::uint64_t set_a, std::string_view b, std::uint64_t set_b, int limit) {
+  const auto n = static_cast<std::ptrdiff_t>(a.size()), m = static_cast<std::ptrdiff_t>(b.size());
+  if (n - m > limit || m - n > limit) return false;
+  return std::popcount(set_a & ~set_b) <= limit && std::popcount(set_b & ~set_a) <= limit;
+}
+
+namespace {
 
 // Positions of s holding a character the other word lacks. Each needs an edit of its own
 // (a substitution or deletion removes one position; an insertion or transposition removes

@@ -56,6 +56,13 @@ bool parse_number_token(std::string_view token, NumberRange* out);
 // soon as the distance is known to exceed limit.
 int edit_distance(std::string_view a, std::string_view b, int limit);
 
+// The characters of a word as a set (bit c & 63), for might_be_within.
+std::uint64_t character_set(std::string_view word);
+// False when a and b are certainly more than `limit` edits apart: their lengths differ by
+// more, or one holds more than `limit` distinct characters the other lacks (each costs an
+// edit). A constant-time test for loops that would call edit_distance on most pairs.
+bool might_be_within(std::string_view a, std::uint64_t set_a, std::string_view b, std::uint64_t set_b, int limit);
+
 // Stable 64-bit hash: it is stored in snapshots, so it must never change.
 std::uint64_t stable_hash(std::string_view s);
 
