@@ -322,8 +322,8 @@ Verification Gazetteer::verify(const LocationInput& in) const {
     if ((!in.text.empty() || structured) && candidates.empty()) v.flags.push_back("address not found in the gazetteer");
   }
   if (!candidates.empty()) {
-    v.best = candidates.front();
-    v.alternatives.assign(candidates.begin() + 1, candidates.end());
+    v.best = std::move(candidates.front());
+    v.alternatives.assign(std::make_move_iterator(candidates.begin() + 1), std::make_move_iterator(candidates.end()));
     v.verified = v.best->confidence >= state_->options.verified_confidence;
     if (!v.verified) {
       std::ostringstream f;

@@ -39,6 +39,19 @@ bool split_glued_marker(const std::string& token, text::NumberRange* out) {
   return false;
 }
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_letter(char c) { return c >= 'A' && c <= 'Z'; }
+
+// Cheap necessary conditions for parse_postcode to succeed with that kind: most words are
+// not postcodes, and a failed parse builds an error message.
+bool may_end_full_postcode(std::string_view t) {  // "3EX" ends a full postcode
+  const std::size_t n = t.size();
+  return n >= 3 && is_digit(t[n - 3]) && is_letter(t[n - 2]) && is_letter(t[n - 1]);
+}
+bool may_be_outward_code(std::string_view t) {  // a district number second or third
+  return t.size() >= 2 && (is_digit(t[1]) || (t.size() > 2 && is_digit(t[2])));
+}
+
 }  // namespace
 
 ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
@@ -48,7 +61,7 @@ ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
 
   // Postcode: full (one or two tokens), else sector, else outward code, if the gazetteer knows it.
   for (std::size_t i = 0; i < tokens.size() && !q.postcode; ++i) {
-    if (i + 1 < tokens.size() && tokens[i + 1].size() == 3) {
+    if (i + 1 < tokens.size() && tokens[i + 1].size() == 3 && may_end_full_postcode(tokens[i + 1])) {
       auto pc = parse_postcode(tokens[i] + " " + tokens[i + 1]);
       if (pc.ok() && pc->kind == Postcode::Kind::full) {
         q.postcode = *pc;
@@ -56,7 +69,7 @@ ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
         break;
       }
     }
-    if (tokens[i].size() >= 5) {
+    if (tokens[i].size() >= 5 && may_end_full_postcode(tokens[i])) {
       auto pc = parse_postcode(tokens[i]);
       if (pc.ok() && pc->kind == Postcode::Kind::full) {
         q.postcode = *pc;
@@ -67,7 +80,7 @@ ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
   if (!q.postcode) {
     for (std::size_t i = tokens.size(); i-- > 0;) {
       const std::string& t = tokens[i];
-      if (t.size() < 2 || t.size() > 4 || !(t[0] >= 'A' && t[0] <= 'Z')) continue;
+      if (t.size() < 2 || t.size() > 4 || !(t[0] >= 'A' && t[0] <= 'Z') || !may_be_outward_code(t)) continue;
       auto pc = parse_postcode(t);
       if (!pc.ok() || pc->kind != Postcode::Kind::outward) continue;
       if (i + 1 < tokens.size() && tokens[i + 1].size() == 1 && tokens[i + 1][0] >= '0' && tokens[i + 1][0] <= '9') {
@@ -612,6 +625,11 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
     std::uint32_t entry;
   };
   std::vector<Scored> results;
+  {
+    std::size_t addresses = 0;
+    for (const StreetCandidate& sc : scored) addresses += snap_.streets()[sc.street].address_count;
+    results.reserve(addresses);
+  }
   std::vector<double> address_credit(words.size());
   text::CanonicalWords name_words;
   const double best_street_key = scored.empty() ? 0 : scored.front().key;
@@ -625,6 +643,9 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
     street_word_credits(sc.street, credit, &bonus);
     bool leftovers = std::any_of(credit.begin(), credit.end(), [](double c) { return c < 1.0; });
     const StreetEntry& street = snap_.streets()[sc.street];
+    // The words' share for an address without names of its own: the street's.
+    double street_got = 0;
+    for (std::size_t i = 0; i < words.size(); ++i) street_got += words[i].weight * credit[i];
     // "AUSTEN RISE" should prefer AUSTEN RISE to UPPER AUSTEN RISE: count street-name
     // words the query did not mention.
     int unmentioned_street_words = 0;
@@ -680,10 +701,10 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
         }
         for (std::size_t i = 0; i < words.size(); ++i) got += words[i].weight * address_credit[i];
       } else {
-        for (std::size_t i = 0; i < words.size(); ++i) got += words[i].weight * credit[i];
+        got = street_got;
       }
       double words_score = words.empty() ? -1 : (total_weight > 0 ? got / total_weight : 0);
-      double postcode = postcode_component(q, snap_.string(e.postcode), nullptr);
+      double postcode = q.postcode ? postcode_component(q, snap_.string(e.postcode), nullptr) : -1;
       double score = blend(words_score, numbers, postcode, flat_penalty);
       if (!words.empty()) score -= 0.03 * std::min(unmatched_name_words, 3) + 0.04 * std::min(unmentioned_street_words, 2);
       if (e.flags & kAlternative) score *= 0.98;

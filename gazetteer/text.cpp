@@ -112,8 +112,15 @@ std::string_view canonical_word(std::string_view token) {
 std::string_view canonical_word_fuzzy(std::string_view token) {
   std::string_view exact = canonical_word(token);
   if (exact != token || token.size() < 4) return exact;
-  for (const auto& [spelling, canonical] : kCanonical) {
-    if (spelling.size() < 5) continue;
+  static constexpr auto kSpellingSets = [] {
+    std::array<std::uint64_t, kCanonical.size()> sets{};
+    for (std::size_t k = 0; k < kCanonical.size(); ++k) sets[k] = character_set(kCanonical[k].first);
+    return sets;
+  }();
+  const std::uint64_t token_set = character_set(token);
+  for (std::size_t k = 0; k < kCanonical.size(); ++k) {
+    const auto& [spelling, canonical] = kCanonical[k];
+    if (spelling.size() < 5 || !might_be_within(token, token_set, spelling, kSpellingSets[k], 1)) continue;
     if (edit_distance(token, spelling, 1) <= 1) return canonical;
   }
   return token;
@@ -180,14 +187,8 @@ bool parse_number_token(std::string_view token, NumberRange* out) {
   return true;
 }
 
-// Bit (c & 63) for each character of s. Letters and digits never share a bit; a shared bit
+// character_set gives bit (c & 63) for each character: a bit shared by two characters
 // could only make the bounds below smaller, so they stay bounds.
-std::uint64_t character_set(std::string_view s) {
-  std::uint64_t set = 0;
-  for (unsigned char c : s) set |= std::uint64_t{1} << (c & 63);
-  return set;
-}
-
 bool might_be_within(std::string_view a, std::uint64_t set_a, std::string_view b, std::uint64_t set_b, int limit) {
   const auto n = static_cast<std::ptrdiff_t>(a.size()), m = static_cast<std::ptrdiff_t>(b.size());
   if (n - m > limit || m - n > limit) return false;

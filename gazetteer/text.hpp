@@ -57,7 +57,11 @@ bool parse_number_token(std::string_view token, NumberRange* out);
 int edit_distance(std::string_view a, std::string_view b, int limit);
 
 // The characters of a word as a set (bit c & 63), for might_be_within.
-std::uint64_t character_set(std::string_view word);
+constexpr std::uint64_t character_set(std::string_view word) {
+  std::uint64_t set = 0;  // letters and digits never share a bit
+  for (char c : word) set |= std::uint64_t{1} << (static_cast<unsigned char>(c) & 63);
+  return set;
+}
 // False when a and b are certainly more than `limit` edits apart: their lengths differ by
 // more, or one holds more than `limit` distinct characters the other lacks (each costs an
 // edit). A constant-time test for loops that would call edit_distance on most pairs.
