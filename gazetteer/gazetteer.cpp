@@ -263,16 +263,27 @@ void add_custodian(const CustodianTable& table, std::uint16_t code, const std::s
 }  // namespace
 
 Result<Coverage> Gazetteer::who_covers(std::uint64_t uprn) const {
-  auto address = lookup(uprn);
-  if (!address) return Error::make("not-found", "UPRN " + std::to_string(uprn) + " is not in the gazetteer", "uprn");
+  // What lookup(uprn) would find, without building the whole Address.
+  std::optional<Bng> position;
+  std::uint16_t custodian = 0;
+  auto overlay = state_->current_overlay();
+  if (const Address* a = overlay->find(uprn)) {
+    if (a->coordinates.known) position = a->coordinates.bng;
+    custodian = a->local_custodian_code;
+  } else if (const auto* e = overlay->deleted(uprn) ? nullptr : state_->snapshot->find_uprn(uprn)) {
+    if (e->flags & snapshot::kHasPosition) position = Bng{e->easting_dm / 10.0, e->northing_dm / 10.0};
+    custodian = e->custodian;
+  } else {
+    return Error::make("not-found", "UPRN " + std::to_string(uprn) + " is not in the gazetteer", "uprn");
+  }
   Coverage out;
-  if (address->coordinates.known) {
-    out.point = address->coordinates.bng;
+  if (position) {
+    out.point = *position;
     state_->boundaries.covering(*out.point, state_->options.border_distance_m, out);
   }
-  const CustodianRow* row = state_->custodians.find(address->local_custodian_code);
-  add_custodian(state_->custodians, address->local_custodian_code,
-                "custodian " + std::to_string(address->local_custodian_code) + (row ? " " + row->local_authority : ""), out);
+  const CustodianRow* row = state_->custodians.find(custodian);
+  add_custodian(state_->custodians, custodian,
+                "custodian " + std::to_string(custodian) + (row ? " " + row->local_authority : ""), out);
   return out;
 }
 

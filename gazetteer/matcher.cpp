@@ -58,6 +58,7 @@ ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
   ParsedQuery q;
   std::vector<std::string> tokens = text::tokenize(input);
   std::vector<bool> used(tokens.size(), false);
+  q.words.reserve(tokens.size());
 
   // Postcode: full (one or two tokens), else sector, else outward code, if the gazetteer knows it.
   for (std::size_t i = 0; i < tokens.size() && !q.postcode; ++i) {
@@ -431,6 +432,7 @@ struct StreetCandidate {
 std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
                                          const std::function<bool(std::uint64_t)>& skip) const {
   std::vector<MatchHit> hits;
+  hits.reserve(std::min<std::size_t>(max, 16));
   const double street_total = static_cast<double>(snap_.streets().size()) + 1;
 
   // Words -> terms, with weights.
@@ -741,23 +743,38 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
     hits.push_back(std::move(h));
   }
 
-  // Explanations for what is returned only.
+  // Explanations for what is returned only, appended in place (no temporaries).
+  auto append_word = [](std::string& list, std::string_view word) {
+    if (!list.empty()) list += ' ';
+    list += word;
+  };
+  auto add_part = [](std::string& why, std::string_view label, const std::string& list) {
+    if (list.empty()) return;
+    if (!why.empty()) why += "; ";
+    why += label;
+    why += list;
+  };
+  std::string exact, fuzzy, building, missing;
   for (MatchHit& h : hits) {
     const AddressEntry& e = *h.entry;
     double bonus = 0;
     street_word_credits(e.street, credit, &bonus);
     std::string why;
+    why.reserve(160);
     NumberFacts facts{e.sao_start,      e.sao_end,          e.pao_start,      e.pao_end,       e.sao_start_suffix,
                       e.sao_end_suffix, e.pao_start_suffix, e.pao_end_suffix, snap_.string(e.sao_text)};
     bool flat_penalty = false;
     numbers_component(q, facts, &flat_penalty, &why);
     postcode_component(q, snap_.string(e.postcode), &why);
     if (flat_penalty) why += std::string(why.empty() ? "" : "; ") + "a flat, query named no flat";
-    std::string exact, fuzzy, building, missing;
+    exact.clear();
+    fuzzy.clear();
+    building.clear();
+    missing.clear();
     for (std::size_t i = 0; i < words.size(); ++i) {
       const WordPlan& w = words[i];
       if (credit[i] >= 1.0) {
-        exact += (exact.empty() ? "" : " ") + w.text;
+        append_word(exact, w.text);
         continue;
       }
       if (credit[i] > 0) {
@@ -765,7 +782,9 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
           if (std::fabs(c - credit[i]) < 1e-6 &&
               std::binary_search(snap_.street_terms(snap_.streets()[e.street]).begin(),
                                  snap_.street_terms(snap_.streets()[e.street]).end(), term)) {
-            fuzzy += (fuzzy.empty() ? "" : " ") + w.text + "~" + std::string(snap_.string(snap_.terms()[term].text));
+            append_word(fuzzy, w.text);
+            fuzzy += '~';
+            fuzzy += snap_.string(snap_.terms()[term].text);
             break;
           }
         continue;
@@ -773,12 +792,12 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
       double best = 0;
       for (std::uint32_t name : {e.pao_text, e.sao_text, e.organisation})
         if (name != 0) best = std::max(best, text_credit(w.text, snap_.string(name), name_words));
-      (best > 0 ? building : missing) += ((best > 0 ? building : missing).empty() ? "" : " ") + w.text;
+      append_word(best > 0 ? building : missing, w.text);
     }
-    if (!exact.empty()) why += (why.empty() ? "" : "; ") + std::string("words ") + exact;
-    if (!fuzzy.empty()) why += (why.empty() ? "" : "; ") + std::string("typo-tolerant ") + fuzzy;
-    if (!building.empty()) why += (why.empty() ? "" : "; ") + std::string("building name ") + building;
-    if (!missing.empty()) why += (why.empty() ? "" : "; ") + std::string("not found ") + missing;
+    add_part(why, "words ", exact);
+    add_part(why, "typo-tolerant ", fuzzy);
+    add_part(why, "building name ", building);
+    add_part(why, "not found ", missing);
     if (e.flags & kAlternative) why += "; alternative address form";
     h.explanation = std::move(why);
   }
