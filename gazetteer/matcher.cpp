@@ -715,24 +715,36 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
   }
 
   // Best entry per UPRN, best first: of the best `max + 8` UPRNs, the first `max` not
-  // skipped. Those are near the front, so only the front is sorted unless UPRNs with
-  // several entries use it up.
+  // skipped. Those are near the front: the best few entries are picked in one pass (a
+  // bounded heap, most entries rejected by one comparison), and the whole list is sorted
+  // only if UPRNs with several entries use them up.
   auto better = [](const Scored& a, const Scored& b) {
     if (a.score != b.score) return a.score > b.score;
     return a.uprn != b.uprn ? a.uprn < b.uprn : a.entry < b.entry;
   };
   const std::size_t considered_max = max + 8;
-  std::size_t sorted = std::min(results.size(), 2 * considered_max);
-  const auto front_end = results.begin() + static_cast<std::ptrdiff_t>(sorted);
-  if (front_end != results.end()) std::nth_element(results.begin(), front_end, results.end(), better);
-  std::sort(results.begin(), front_end, better);
-  std::vector<std::uint64_t> seen;
-  for (std::size_t k = 0; k < results.size() && seen.size() < considered_max && hits.size() < max; ++k) {
-    if (k == sorted) {
-      std::sort(results.begin() + static_cast<std::ptrdiff_t>(sorted), results.end(), better);
-      sorted = results.size();
+  const std::size_t front_size = std::min(results.size(), 2 * considered_max);
+  std::vector<Scored> front;
+  front.reserve(front_size);
+  for (const Scored& r : results) {
+    if (front.size() < front_size) {
+      front.push_back(r);
+      std::push_heap(front.begin(), front.end(), better);  // the worst kept on top
+    } else if (front_size != 0 && better(r, front.front())) {
+      std::pop_heap(front.begin(), front.end(), better);
+      front.back() = r;
+      std::push_heap(front.begin(), front.end(), better);
     }
-    const Scored& r = results[k];
+  }
+  std::sort_heap(front.begin(), front.end(), better);
+  std::vector<std::uint64_t> seen;
+  const std::size_t total = results.size();
+  for (std::size_t k = 0; k < total && seen.size() < considered_max && hits.size() < max; ++k) {
+    if (k == front.size()) {
+      std::sort(results.begin(), results.end(), better);
+      front.swap(results);
+    }
+    const Scored& r = front[k];
     if (std::find(seen.begin(), seen.end(), r.uprn) != seen.end()) continue;
     seen.push_back(r.uprn);
     if (skip(r.uprn)) continue;

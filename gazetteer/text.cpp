@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cctype>
 #include <utility>
 
@@ -40,6 +39,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 73> kCanonic
 }};
 
 constexpr std::array<std::string_view, 8> kStopWords{"AND", "AT", "IN", "NEAR", "NR", "OF", "OPP", "THE"};
+static_assert(std::all_of(kStopWords.begin(), kStopWords.end(), [](std::string_view w) { return w.size() >= 2 && w.size() <= 4; }));
 constexpr std::array<std::string_view, 9> kFlatMarkers{"APARTMENT", "APT", "FLAT", "FLT", "ROOM",
                                                        "STUDIO", "SUITE", "UNIT", "FLATS"};
 
@@ -127,6 +127,9 @@ std::string_view canonical_word_fuzzy(std::string_view token) {
 }
 
 bool is_stop_word(std::string_view canonical) {
+  // Every name word of every candidate address comes through here: no stop word is longer
+  // than four letters, so most words need no comparison at all.
+  if (canonical.size() < 2 || canonical.size() > 4) return false;
   return std::find(kStopWords.begin(), kStopWords.end(), canonical) != kStopWords.end();
 }
 
@@ -188,13 +191,7 @@ bool parse_number_token(std::string_view token, NumberRange* out) {
 }
 
 // character_set gives bit (c & 63) for each character: a bit shared by two characters
-// could only make the bounds below smaller, so they stay bounds.
-bool might_be_within(std::string_view a, std::uint64_t set_a, std::string_view b, std::uint64_t set_b, int limit) {
-  const auto n = static_cast<std::ptrdiff_t>(a.size()), m = static_cast<std::ptrdiff_t>(b.size());
-  if (n - m > limit || m - n > limit) return false;
-  return std::popcount(set_a & ~set_b) <= limit && std::popcount(set_b & ~set_a) <= limit;
-}
-
+// could only make the bound below smaller, so it stays a bound.
 namespace {
 
 // Positions of s holding a character the other word lacks. Each needs an edit of its own

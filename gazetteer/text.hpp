@@ -65,7 +65,18 @@ constexpr std::uint64_t character_set(std::string_view word) {
 // False when a and b are certainly more than `limit` edits apart: their lengths differ by
 // more, or one holds more than `limit` distinct characters the other lacks (each costs an
 // edit). A constant-time test for loops that would call edit_distance on most pairs.
-bool might_be_within(std::string_view a, std::uint64_t set_a, std::string_view b, std::uint64_t set_b, int limit);
+inline bool might_be_within(std::string_view a, std::uint64_t set_a, std::string_view b, std::uint64_t set_b,
+                            int limit) {
+  const auto n = static_cast<std::ptrdiff_t>(a.size()), m = static_cast<std::ptrdiff_t>(b.size());
+  if (n - m > limit || m - n > limit) return false;
+  // "At most `limit` bits set", by clearing the lowest bit `limit` times (no popcount
+  // instruction is assumed).
+  auto few = [limit](std::uint64_t bits) {
+    for (int k = 0; k < limit && bits != 0; ++k) bits &= bits - 1;
+    return bits == 0;
+  };
+  return few(set_a & ~set_b) && few(set_b & ~set_a);
+}
 
 // Stable 64-bit hash: it is stored in snapshots, so it must never change.
 std::uint64_t stable_hash(std::string_view s);

@@ -69,6 +69,23 @@ TEST(EditDistanceTest, AgreesWithTheFullTableOnRandomWords) {
   }
 }
 
+TEST(EditDistanceTest, CharacterSetTestNeverRejectsAPairWithinTheLimit) {
+  std::mt19937 rng(7);
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int round = 0; round < 20000; ++round) {
+    const std::string a = random_word(rng, alphabet, 12);
+    const std::string b = mutate(rng, a, alphabet);
+    const int exact = reference_distance(a, b);
+    for (int limit : {0, 1, 2, 3}) {
+      if (exact <= limit) {
+        ASSERT_TRUE(might_be_within(a, character_set(a), b, character_set(b), limit)) << a << " | " << b << " " << limit;
+      }
+    }
+  }
+  EXPECT_FALSE(might_be_within("HEATH", character_set("HEATH"), "CLOSE", character_set("CLOSE"), 1));
+  EXPECT_TRUE(might_be_within("ALBNAS", character_set("ALBNAS"), "ALBANS", character_set("ALBANS"), 0));
+}
+
 TEST(EditDistanceTest, KnownPairs) {
   EXPECT_EQ(edit_distance("STRET", "STREET", 1), 1);
   EXPECT_EQ(edit_distance("ALBNAS", "ALBANS", 2), 1);  // transposition
