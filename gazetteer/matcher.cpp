@@ -407,6 +407,15 @@ void gallop_intersect(std::span<const std::uint32_t> small, std::span<const std:
   if (small.size() > large.size()) std::swap(small, large);
   const std::uint32_t* lo = large.data();
   const std::uint32_t* end = large.data() + large.size();
+  if (large.size() <= 8 * small.size()) {
+    // Lists of like length: stepping through both beats galloping. Same output.
+    for (std::uint32_t v : small) {
+      while (lo < end && *lo < v) ++lo;
+      if (lo == end) return;
+      if (*lo == v) out.push_back(v);
+    }
+    return;
+  }
   for (std::uint32_t v : small) {
     std::size_t step = 1;
     const std::uint32_t* hi = lo;
@@ -472,28 +481,48 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
     if (q.postcode->kind != Postcode::Kind::outward) sector_term = snap_.find_term("@" + q.postcode->sector());
   }
 
-  // Street scoring: the weighted share of query words among a street's terms.
+  // Street scoring: the weighted share of query words among a street's terms. Every
+  // candidate street is scored, so the query's terms (alternatives and postcode terms) go
+  // into a small open-addressing table and each street term costs one probe, mostly a miss.
+  struct QueryTerm {
+    std::uint32_t term_plus1 = 0;  // 0: empty slot
+    std::uint32_t first_alt = 0;   // its run in alts (sorted by term)
+    std::uint32_t alt_count = 0;
+    std::uint8_t postcode = 0;     // 1: the outward term, 2: the sector term
+  };
+  std::size_t table_size = 16;
+  while (table_size < 2 * (alts.size() + 2)) table_size *= 2;
+  std::vector<QueryTerm> query_terms(table_size);
+  auto slot_of = [&](std::uint32_t term) {
+    std::size_t slot = (term * std::uint64_t{0x9E3779B97F4A7C15}) >> 40 & (table_size - 1);
+    while (query_terms[slot].term_plus1 != 0 && query_terms[slot].term_plus1 != term + 1) slot = (slot + 1) & (table_size - 1);
+    query_terms[slot].term_plus1 = term + 1;
+    return slot;
+  };
+  for (std::size_t j = 0; j < alts.size(); ++j) {
+    QueryTerm& t = query_terms[slot_of(alts[j].term)];
+    if (t.alt_count == 0) t.first_alt = static_cast<std::uint32_t>(j);
+    ++t.alt_count;
+  }
+  if (outward_term >= 0) query_terms[slot_of(static_cast<std::uint32_t>(outward_term))].postcode |= 1;
+  if (sector_term >= 0) query_terms[slot_of(static_cast<std::uint32_t>(sector_term))].postcode |= 2;
   std::vector<double> credit(words.size());
   auto street_word_credits = [&](std::uint32_t street, std::vector<double>& out, double* postcode_bonus) {
     std::fill(out.begin(), out.end(), 0.0);
-    *postcode_bonus = 0;
-    auto st = snap_.street_terms(snap_.streets()[street]);
-    std::size_t i = 0, j = 0;
-    while (i < st.size() && j < alts.size()) {
-      if (st[i] < alts[j].term) {
-        ++i;
-      } else if (alts[j].term < st[i]) {
-        ++j;
-      } else {
+    std::uint8_t postcode = 0;
+    for (std::uint32_t term : snap_.street_terms(snap_.streets()[street])) {
+      std::size_t slot = (term * std::uint64_t{0x9E3779B97F4A7C15}) >> 40 & (table_size - 1);
+      while (query_terms[slot].term_plus1 != 0 && query_terms[slot].term_plus1 != term + 1)
+        slot = (slot + 1) & (table_size - 1);
+      const QueryTerm& t = query_terms[slot];
+      if (t.term_plus1 == 0) continue;
+      for (std::uint32_t j = t.first_alt; j < t.first_alt + t.alt_count; ++j) {
         double& c = out[alts[j].word];
         c = std::max(c, static_cast<double>(alts[j].credit));
-        ++j;
       }
+      postcode |= t.postcode;
     }
-    if (sector_term >= 0 && std::binary_search(st.begin(), st.end(), static_cast<std::uint32_t>(sector_term)))
-      *postcode_bonus = 1.0;
-    else if (outward_term >= 0 && std::binary_search(st.begin(), st.end(), static_cast<std::uint32_t>(outward_term)))
-      *postcode_bonus = 0.5;
+    *postcode_bonus = (postcode & 2) != 0 ? 1.0 : (postcode & 1) != 0 ? 0.5 : 0;
   };
   std::vector<std::uint32_t> postcode_streets;
   if (q.postcode && q.postcode->kind == Postcode::Kind::full) {
@@ -656,7 +685,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
         bool mentioned = false;
         const std::uint64_t dw_chars = text::character_set(dw);
         for (const auto& w : words) {
-          if (w.text == dw) { mentioned = true; break; }
+          if (w.chars == dw_chars && w.text == dw) { mentioned = true; break; }
           int limit = max_edits(std::min(w.text.size(), dw.size()));
           if (limit > 0 && text::might_be_within(w.text, w.chars, dw, dw_chars, limit) &&
               text::edit_distance(w.text, dw, limit) <= limit) {
@@ -684,7 +713,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
             bool mentioned = false;
             const std::uint64_t nw_chars = text::character_set(nw);
             for (std::size_t i = 0; i < words.size(); ++i) {
-              if (nw == words[i].text) {
+              if (nw_chars == words[i].chars && nw == words[i].text) {
                 address_credit[i] = 1.0;
                 mentioned = true;
                 continue;
