@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <queue>
@@ -119,6 +120,8 @@ std::vector<Candidate> run_match(const Snapshot& snap, const Matcher& matcher, c
     }
   }
   auto hits = matcher.match(q, max, [&](std::uint64_t uprn) { return overlay.hides(uprn); });
+  auto overlay_hits = overlay.match(q, max);
+  out.reserve(hits.size() + overlay_hits.size());
   for (auto& h : hits) {
     Candidate c;
     c.address = snap.to_address(*h.entry);
@@ -126,14 +129,16 @@ std::vector<Candidate> run_match(const Snapshot& snap, const Matcher& matcher, c
     c.explanation = std::move(h.explanation);
     out.push_back(std::move(c));
   }
-  for (auto& [address, score] : overlay.match(q, max)) {
+  for (auto& [address, score] : overlay_hits) {
     Candidate c;
     c.address = *address;
     c.confidence = score;
     score_plain_address(q, *address, &c.explanation);
     out.push_back(std::move(c));
   }
-  std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.confidence > b.confidence; });
+  auto better = [](const Candidate& a, const Candidate& b) { return a.confidence > b.confidence; };
+  // The matcher's hits come best first: without overlay hits there is nothing to sort.
+  if (!std::is_sorted(out.begin(), out.end(), better)) std::stable_sort(out.begin(), out.end(), better);
   if (out.size() > max) out.resize(max);
   // Several candidates equally good: none of them is certain. Every candidate is scaled,
   // so the list stays best first (lowering only the tied ones put worse ones above them).
@@ -258,16 +263,27 @@ void add_custodian(const CustodianTable& table, std::uint16_t code, const std::s
 }  // namespace
 
 Result<Coverage> Gazetteer::who_covers(std::uint64_t uprn) const {
-  auto address = lookup(uprn);
-  if (!address) return Error::make("not-found", "UPRN " + std::to_string(uprn) + " is not in the gazetteer", "uprn");
+  // What lookup(uprn) would find, without building the whole Address.
+  std::optional<Bng> position;
+  std::uint16_t custodian = 0;
+  auto overlay = state_->current_overlay();
+  if (const Address* a = overlay->find(uprn)) {
+    if (a->coordinates.known) position = a->coordinates.bng;
+    custodian = a->local_custodian_code;
+  } else if (const auto* e = overlay->deleted(uprn) ? nullptr : state_->snapshot->find_uprn(uprn)) {
+    if (e->flags & snapshot::kHasPosition) position = Bng{e->easting_dm / 10.0, e->northing_dm / 10.0};
+    custodian = e->custodian;
+  } else {
+    return Error::make("not-found", "UPRN " + std::to_string(uprn) + " is not in the gazetteer", "uprn");
+  }
   Coverage out;
-  if (address->coordinates.known) {
-    out.point = address->coordinates.bng;
+  if (position) {
+    out.point = *position;
     state_->boundaries.covering(*out.point, state_->options.border_distance_m, out);
   }
-  const CustodianRow* row = state_->custodians.find(address->local_custodian_code);
-  add_custodian(state_->custodians, address->local_custodian_code,
-                "custodian " + std::to_string(address->local_custodian_code) + (row ? " " + row->local_authority : ""), out);
+  const CustodianRow* row = state_->custodians.find(custodian);
+  add_custodian(state_->custodians, custodian,
+                "custodian " + std::to_string(custodian) + (row ? " " + row->local_authority : ""), out);
   return out;
 }
 
@@ -322,22 +338,20 @@ Verification Gazetteer::verify(const LocationInput& in) const {
     if ((!in.text.empty() || structured) && candidates.empty()) v.flags.push_back("address not found in the gazetteer");
   }
   if (!candidates.empty()) {
-    v.best = candidates.front();
-    v.alternatives.assign(candidates.begin() + 1, candidates.end());
+    v.best = std::move(candidates.front());
+    v.alternatives.assign(std::make_move_iterator(candidates.begin() + 1), std::make_move_iterator(candidates.end()));
     v.verified = v.best->confidence >= state_->options.verified_confidence;
+    // snprintf rather than a stream: a stream costs as much as a small match.
+    char number[64];
     if (!v.verified) {
-      std::ostringstream f;
-      f.precision(2);
-      f << "low confidence " << std::fixed << v.best->confidence << ": " << v.best->explanation;
-      v.flags.push_back(f.str());
+      std::snprintf(number, sizeof number, "%.2f", v.best->confidence);
+      v.flags.push_back("low confidence " + std::string(number) + ": " + v.best->explanation);
     }
     if (position && v.best->address.coordinates.known) {
       double d = distance_m(*position, v.best->address.coordinates.bng);
       if (d > 1000) {
-        std::ostringstream f;
-        f.precision(1);
-        f << "reported position is " << std::fixed << d / 1000 << " km from the matched address";
-        v.flags.push_back(f.str());
+        std::snprintf(number, sizeof number, "%.1f", d / 1000);
+        v.flags.push_back("reported position is " + std::string(number) + " km from the matched address");
       }
     }
     auto cov = who_covers(v.best->address.uprn);

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <span>
-#include <unordered_map>
 
 namespace deit::gazetteer {
 
@@ -40,16 +39,30 @@ bool split_glued_marker(const std::string& token, text::NumberRange* out) {
   return false;
 }
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_letter(char c) { return c >= 'A' && c <= 'Z'; }
+
+// Cheap necessary conditions for parse_postcode to succeed with that kind: most words are
+// not postcodes, and a failed parse builds an error message.
+bool may_end_full_postcode(std::string_view t) {  // "3EX" ends a full postcode
+  const std::size_t n = t.size();
+  return n >= 3 && is_digit(t[n - 3]) && is_letter(t[n - 2]) && is_letter(t[n - 1]);
+}
+bool may_be_outward_code(std::string_view t) {  // a district number second or third
+  return t.size() >= 2 && (is_digit(t[1]) || (t.size() > 2 && is_digit(t[2])));
+}
+
 }  // namespace
 
 ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
   ParsedQuery q;
   std::vector<std::string> tokens = text::tokenize(input);
   std::vector<bool> used(tokens.size(), false);
+  q.words.reserve(tokens.size());
 
   // Postcode: full (one or two tokens), else sector, else outward code, if the gazetteer knows it.
   for (std::size_t i = 0; i < tokens.size() && !q.postcode; ++i) {
-    if (i + 1 < tokens.size() && tokens[i + 1].size() == 3) {
+    if (i + 1 < tokens.size() && tokens[i + 1].size() == 3 && may_end_full_postcode(tokens[i + 1])) {
       auto pc = parse_postcode(tokens[i] + " " + tokens[i + 1]);
       if (pc.ok() && pc->kind == Postcode::Kind::full) {
         q.postcode = *pc;
@@ -57,7 +70,7 @@ ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
         break;
       }
     }
-    if (tokens[i].size() >= 5) {
+    if (tokens[i].size() >= 5 && may_end_full_postcode(tokens[i])) {
       auto pc = parse_postcode(tokens[i]);
       if (pc.ok() && pc->kind == Postcode::Kind::full) {
         q.postcode = *pc;
@@ -68,7 +81,7 @@ ParsedQuery parse_free_text(std::string_view input, const Snapshot* snap) {
   if (!q.postcode) {
     for (std::size_t i = tokens.size(); i-- > 0;) {
       const std::string& t = tokens[i];
-      if (t.size() < 2 || t.size() > 4 || !(t[0] >= 'A' && t[0] <= 'Z')) continue;
+      if (t.size() < 2 || t.size() > 4 || !(t[0] >= 'A' && t[0] <= 'Z') || !may_be_outward_code(t)) continue;
       auto pc = parse_postcode(t);
       if (!pc.ok() || pc->kind != Postcode::Kind::outward) continue;
       if (i + 1 < tokens.size() && tokens[i + 1].size() == 1 && tokens[i + 1][0] >= '0' && tokens[i + 1][0] <= '9') {
@@ -319,11 +332,11 @@ double blend(double words, double numbers, double postcode, bool flat_penalty) {
   return score;
 }
 
-// Best credit of `word` among the canonical words of `name`.
-double text_credit(const std::string& word, std::string_view name) {
+// Best credit of `word` among the canonical words of `name`; `scratch` holds them.
+double text_credit(const std::string& word, std::string_view name, text::CanonicalWords& scratch) {
   if (name.empty()) return 0;
   double best = 0;
-  for (auto& w : text::canonical_words(name)) {
+  for (std::string_view w : scratch.assign(name)) {
     if (w == word) return 1.0;
     int limit = max_edits(std::min(w.size(), word.size()));
     if (limit == 0) continue;
@@ -338,12 +351,13 @@ double text_credit(const std::string& word, std::string_view name) {
 double score_plain_address(const ParsedQuery& q, const Address& a, std::string* explanation) {
   std::vector<std::string_view> names{a.street, a.locality, a.town, a.administrative_area, a.pao.text, a.sao.text,
                                       a.organisation};
+  text::CanonicalWords scratch;
   double total = 0, got = 0;
   std::string matched, missing;
   for (const auto& w : q.words) {
     double weight = w.size() <= 2 ? 0.5 : 1.0;  // "ST", "RD": common, weak evidence
     double best = 0;
-    for (auto name : names) best = std::max(best, text_credit(w, name));
+    for (auto name : names) best = std::max(best, text_credit(w, name, scratch));
     total += weight;
     got += weight * best;
     (best > 0 ? matched : missing) += (best > 0 ? (matched.empty() ? "" : " ") : (missing.empty() ? "" : " ")) + w;
@@ -370,6 +384,7 @@ namespace {
 
 struct WordPlan {
   std::string text;
+  std::uint64_t chars = 0;  // text::character_set(text)
   double weight = 0;
   std::vector<std::pair<std::uint32_t, double>> alternatives;  // (term, credit)
   std::uint64_t df = 0;
@@ -392,6 +407,15 @@ void gallop_intersect(std::span<const std::uint32_t> small, std::span<const std:
   if (small.size() > large.size()) std::swap(small, large);
   const std::uint32_t* lo = large.data();
   const std::uint32_t* end = large.data() + large.size();
+  if (large.size() <= 8 * small.size()) {
+    // Lists of like length: stepping through both beats galloping. Same output.
+    for (std::uint32_t v : small) {
+      while (lo < end && *lo < v) ++lo;
+      if (lo == end) return;
+      if (*lo == v) out.push_back(v);
+    }
+    return;
+  }
   for (std::uint32_t v : small) {
     std::size_t step = 1;
     const std::uint32_t* hi = lo;
@@ -407,6 +431,15 @@ void gallop_intersect(std::span<const std::uint32_t> small, std::span<const std:
   }
 }
 
+// A hint only: never faults, changes no result.
+inline void prefetch(const void* p) {
+#if defined(__GNUC__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
 struct StreetCandidate {
   std::uint32_t street;
   double key;
@@ -414,8 +447,10 @@ struct StreetCandidate {
 
 }  // namespace
 
-std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) const {
+std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
+                                         const std::function<bool(std::uint64_t)>& skip) const {
   std::vector<MatchHit> hits;
+  hits.reserve(std::min<std::size_t>(max, 16));
   const double street_total = static_cast<double>(snap_.streets().size()) + 1;
 
   // Words -> terms, with weights.
@@ -425,6 +460,7 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
   for (std::size_t i = 0; i < q.words.size(); ++i) {
     WordPlan& w = words[i];
     w.text = q.words[i];
+    w.chars = text::character_set(w.text);
     snap_.similar_terms(w.text, max_edits(w.text.size()), similar);
     std::uint64_t best_df = 0;
     double best_credit = 0;
@@ -454,28 +490,54 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
     if (q.postcode->kind != Postcode::Kind::outward) sector_term = snap_.find_term("@" + q.postcode->sector());
   }
 
-  // Street scoring: the weighted share of query words among a street's terms.
+  // Street scoring: the weighted share of query words among a street's terms. Every
+  // candidate street is scored, so the query's terms (alternatives and postcode terms) go
+  // into a small open-addressing table and each street term costs one probe, mostly a miss.
+  struct QueryTerm {
+    std::uint32_t term_plus1 = 0;  // 0: empty slot
+    std::uint32_t first_alt = 0;   // its run in alts (sorted by term)
+    std::uint32_t alt_count = 0;
+    std::uint8_t postcode = 0;     // 1: the outward term, 2: the sector term
+  };
+  std::size_t table_size = 16;
+  while (table_size < 2 * (alts.size() + 2)) table_size *= 2;
+  std::vector<QueryTerm> query_terms(table_size);
+  auto slot_of = [&](std::uint32_t term) {
+    std::size_t slot = (term * std::uint64_t{0x9E3779B97F4A7C15}) >> 40 & (table_size - 1);
+    while (query_terms[slot].term_plus1 != 0 && query_terms[slot].term_plus1 != term + 1) slot = (slot + 1) & (table_size - 1);
+    query_terms[slot].term_plus1 = term + 1;
+    return slot;
+  };
+  for (std::size_t j = 0; j < alts.size(); ++j) {
+    QueryTerm& t = query_terms[slot_of(alts[j].term)];
+    if (t.alt_count == 0) t.first_alt = static_cast<std::uint32_t>(j);
+    ++t.alt_count;
+  }
+  if (outward_term >= 0) query_terms[slot_of(static_cast<std::uint32_t>(outward_term))].postcode |= 1;
+  if (sector_term >= 0) query_terms[slot_of(static_cast<std::uint32_t>(sector_term))].postcode |= 2;
+  // Street terms ascend: past the largest query term nothing more can match.
+  std::uint32_t last_query_term = alts.empty() ? 0 : alts.back().term;
+  for (std::int64_t t : {outward_term, sector_term})
+    if (t >= 0) last_query_term = std::max(last_query_term, static_cast<std::uint32_t>(t));
+  const bool any_query_term = !alts.empty() || outward_term >= 0 || sector_term >= 0;
   std::vector<double> credit(words.size());
   auto street_word_credits = [&](std::uint32_t street, std::vector<double>& out, double* postcode_bonus) {
     std::fill(out.begin(), out.end(), 0.0);
-    *postcode_bonus = 0;
-    auto st = snap_.street_terms(snap_.streets()[street]);
-    std::size_t i = 0, j = 0;
-    while (i < st.size() && j < alts.size()) {
-      if (st[i] < alts[j].term) {
-        ++i;
-      } else if (alts[j].term < st[i]) {
-        ++j;
-      } else {
+    std::uint8_t postcode = 0;
+    for (std::uint32_t term : snap_.street_terms(snap_.streets()[street])) {
+      if (term > last_query_term || !any_query_term) break;
+      std::size_t slot = (term * std::uint64_t{0x9E3779B97F4A7C15}) >> 40 & (table_size - 1);
+      while (query_terms[slot].term_plus1 != 0 && query_terms[slot].term_plus1 != term + 1)
+        slot = (slot + 1) & (table_size - 1);
+      const QueryTerm& t = query_terms[slot];
+      if (t.term_plus1 == 0) continue;
+      for (std::uint32_t j = t.first_alt; j < t.first_alt + t.alt_count; ++j) {
         double& c = out[alts[j].word];
         c = std::max(c, static_cast<double>(alts[j].credit));
-        ++j;
       }
+      postcode |= t.postcode;
     }
-    if (sector_term >= 0 && std::binary_search(st.begin(), st.end(), static_cast<std::uint32_t>(sector_term)))
-      *postcode_bonus = 1.0;
-    else if (outward_term >= 0 && std::binary_search(st.begin(), st.end(), static_cast<std::uint32_t>(outward_term)))
-      *postcode_bonus = 0.5;
+    *postcode_bonus = (postcode & 2) != 0 ? 1.0 : (postcode & 1) != 0 ? 0.5 : 0;
   };
   std::vector<std::uint32_t> postcode_streets;
   if (q.postcode && q.postcode->kind == Postcode::Kind::full) {
@@ -490,7 +552,14 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
   auto score_streets = [&](std::vector<std::uint32_t>& ids) {
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    for (std::uint32_t s : ids) {
+    // Scoring a street is two cache misses in a national snapshot (its entry, then its
+    // terms): ask for both a few streets ahead so that the misses overlap.
+    constexpr std::size_t kEntryAhead = 8, kTermsAhead = 4;
+    for (std::size_t k = 0; k < std::min(ids.size(), kEntryAhead); ++k) prefetch(&snap_.streets()[ids[k]]);
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      if (k + kEntryAhead < ids.size()) prefetch(&snap_.streets()[ids[k + kEntryAhead]]);
+      if (k + kTermsAhead < ids.size()) prefetch(snap_.street_terms(snap_.streets()[ids[k + kTermsAhead]]).data());
+      const std::uint32_t s = ids[k];
       double bonus = 0;
       street_word_credits(s, credit, &bonus);
       double got = 0;
@@ -604,17 +673,18 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
 
   // Score the addresses of the best streets.
   struct Scored {
-    std::uint32_t entry;
     double score;
+    std::uint64_t uprn;
+    std::uint32_t entry;
   };
   std::vector<Scored> results;
+  {
+    std::size_t addresses = 0;
+    for (const StreetCandidate& sc : scored) addresses += snap_.streets()[sc.street].address_count;
+    results.reserve(addresses);
+  }
   std::vector<double> address_credit(words.size());
-  std::unordered_map<std::uint32_t, std::vector<std::string>> name_words;  // per-query cache
-  auto words_of = [&](std::uint32_t id) -> const std::vector<std::string>& {
-    auto it = name_words.find(id);
-    if (it != name_words.end()) return it->second;
-    return name_words.emplace(id, text::canonical_words(snap_.string(id))).first->second;
-  };
+  text::CanonicalWords name_words;
   const double best_street_key = scored.empty() ? 0 : scored.front().key;
   // With a number in the query, addresses whose numbers disagree are skipped cheaply; if
   // that leaves nothing, the streets are scanned again without the filter.
@@ -626,16 +696,24 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
     street_word_credits(sc.street, credit, &bonus);
     bool leftovers = std::any_of(credit.begin(), credit.end(), [](double c) { return c < 1.0; });
     const StreetEntry& street = snap_.streets()[sc.street];
+    // The words' share for an address without names of its own: the street's.
+    double street_got = 0;
+    for (std::size_t i = 0; i < words.size(); ++i) street_got += words[i].weight * credit[i];
     // "AUSTEN RISE" should prefer AUSTEN RISE to UPPER AUSTEN RISE: count street-name
     // words the query did not mention.
     int unmentioned_street_words = 0;
     if (!words.empty()) {
-      for (const auto& dw : words_of(street.description)) {
+      for (std::string_view dw : name_words.assign(snap_.string(street.description))) {
         bool mentioned = false;
+        const std::uint64_t dw_chars = text::character_set(dw);
         for (const auto& w : words) {
-          if (w.text == dw) { mentioned = true; break; }
+          if (w.chars == dw_chars && w.text == dw) { mentioned = true; break; }
           int limit = max_edits(std::min(w.text.size(), dw.size()));
-          if (limit > 0 && text::edit_distance(w.text, dw, limit) <= limit) { mentioned = true; break; }
+          if (limit > 0 && text::might_be_within(w.text, w.chars, dw, dw_chars, limit) &&
+              text::edit_distance(w.text, dw, limit) <= limit) {
+            mentioned = true;
+            break;
+          }
         }
         unmentioned_street_words += mentioned ? 0 : 1;
       }
@@ -653,17 +731,18 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
         address_credit = credit;
         for (std::uint32_t name : {e.pao_text, e.sao_text, e.organisation}) {
           if (name == 0) continue;
-          for (const auto& nw : words_of(name)) {
+          for (std::string_view nw : name_words.assign(snap_.string(name))) {
             bool mentioned = false;
+            const std::uint64_t nw_chars = text::character_set(nw);
             for (std::size_t i = 0; i < words.size(); ++i) {
-              if (nw == words[i].text) {
+              if (nw_chars == words[i].chars && nw == words[i].text) {
                 address_credit[i] = 1.0;
                 mentioned = true;
                 continue;
               }
               if (!leftovers || address_credit[i] >= 1.0) continue;
               int limit = max_edits(std::min(nw.size(), words[i].text.size()));
-              if (limit == 0) continue;
+              if (limit == 0 || !text::might_be_within(words[i].text, words[i].chars, nw, nw_chars, limit)) continue;
               int d = text::edit_distance(words[i].text, nw, limit);
               if (d <= limit) {
                 address_credit[i] = std::max(address_credit[i], credit_for_distance(d));
@@ -675,52 +754,90 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
         }
         for (std::size_t i = 0; i < words.size(); ++i) got += words[i].weight * address_credit[i];
       } else {
-        for (std::size_t i = 0; i < words.size(); ++i) got += words[i].weight * credit[i];
+        got = street_got;
       }
       double words_score = words.empty() ? -1 : (total_weight > 0 ? got / total_weight : 0);
-      double postcode = postcode_component(q, snap_.string(e.postcode), nullptr);
+      double postcode = q.postcode ? postcode_component(q, snap_.string(e.postcode), nullptr) : -1;
       double score = blend(words_score, numbers, postcode, flat_penalty);
       if (!words.empty()) score -= 0.03 * std::min(unmatched_name_words, 3) + 0.04 * std::min(unmentioned_street_words, 2);
       if (e.flags & kAlternative) score *= 0.98;
-      results.push_back(Scored{ai, score});
+      results.push_back(Scored{score, e.uprn, ai});
     }
   }
 
-  // Best entry per UPRN, best first.
-  std::sort(results.begin(), results.end(), [&](const Scored& a, const Scored& b) {
+  // Best entry per UPRN, best first: of the best `max + 8` UPRNs, the first `max` not
+  // skipped. Those are near the front: the best few entries are picked in one pass (a
+  // bounded heap, most entries rejected by one comparison), and the whole list is sorted
+  // only if UPRNs with several entries use them up.
+  auto better = [](const Scored& a, const Scored& b) {
     if (a.score != b.score) return a.score > b.score;
-    return snap_.addresses()[a.entry].uprn < snap_.addresses()[b.entry].uprn;
-  });
-  std::vector<std::uint64_t> seen;
+    return a.uprn != b.uprn ? a.uprn < b.uprn : a.entry < b.entry;
+  };
+  const std::size_t considered_max = max + 8;
+  const std::size_t front_size = std::min(results.size(), 2 * considered_max);
+  std::vector<Scored> front;
+  front.reserve(front_size);
   for (const Scored& r : results) {
-    const AddressEntry& e = snap_.addresses()[r.entry];
-    if (std::find(seen.begin(), seen.end(), e.uprn) != seen.end()) continue;
-    seen.push_back(e.uprn);
+    if (front.size() < front_size) {
+      front.push_back(r);
+      std::push_heap(front.begin(), front.end(), better);  // the worst kept on top
+    } else if (front_size != 0 && better(r, front.front())) {
+      std::pop_heap(front.begin(), front.end(), better);
+      front.back() = r;
+      std::push_heap(front.begin(), front.end(), better);
+    }
+  }
+  std::sort_heap(front.begin(), front.end(), better);
+  std::vector<std::uint64_t> seen;
+  const std::size_t total = results.size();
+  for (std::size_t k = 0; k < total && seen.size() < considered_max && hits.size() < max; ++k) {
+    if (k == front.size()) {
+      std::sort(results.begin(), results.end(), better);
+      front.swap(results);
+    }
+    const Scored& r = front[k];
+    if (std::find(seen.begin(), seen.end(), r.uprn) != seen.end()) continue;
+    seen.push_back(r.uprn);
+    if (skip(r.uprn)) continue;
     MatchHit h;
-    h.uprn = e.uprn;
-    h.entry = &e;
+    h.uprn = r.uprn;
+    h.entry = &snap_.addresses()[r.entry];
     h.confidence = r.score;
     hits.push_back(std::move(h));
-    if (hits.size() >= max) break;
   }
 
-  // Explanations for what is returned only.
+  // Explanations for what is returned only, appended in place (no temporaries).
+  auto append_word = [](std::string& list, std::string_view word) {
+    if (!list.empty()) list += ' ';
+    list += word;
+  };
+  auto add_part = [](std::string& why, std::string_view label, const std::string& list) {
+    if (list.empty()) return;
+    if (!why.empty()) why += "; ";
+    why += label;
+    why += list;
+  };
+  std::string exact, fuzzy, building, missing;
   for (MatchHit& h : hits) {
     const AddressEntry& e = *h.entry;
     double bonus = 0;
     street_word_credits(e.street, credit, &bonus);
     std::string why;
+    why.reserve(160);
     NumberFacts facts{e.sao_start,      e.sao_end,          e.pao_start,      e.pao_end,       e.sao_start_suffix,
                       e.sao_end_suffix, e.pao_start_suffix, e.pao_end_suffix, snap_.string(e.sao_text)};
     bool flat_penalty = false;
     numbers_component(q, facts, &flat_penalty, &why);
     postcode_component(q, snap_.string(e.postcode), &why);
     if (flat_penalty) why += std::string(why.empty() ? "" : "; ") + "a flat, query named no flat";
-    std::string exact, fuzzy, building, missing;
+    exact.clear();
+    fuzzy.clear();
+    building.clear();
+    missing.clear();
     for (std::size_t i = 0; i < words.size(); ++i) {
       const WordPlan& w = words[i];
       if (credit[i] >= 1.0) {
-        exact += (exact.empty() ? "" : " ") + w.text;
+        append_word(exact, w.text);
         continue;
       }
       if (credit[i] > 0) {
@@ -728,20 +845,22 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max) 
           if (std::fabs(c - credit[i]) < 1e-6 &&
               std::binary_search(snap_.street_terms(snap_.streets()[e.street]).begin(),
                                  snap_.street_terms(snap_.streets()[e.street]).end(), term)) {
-            fuzzy += (fuzzy.empty() ? "" : " ") + w.text + "~" + std::string(snap_.string(snap_.terms()[term].text));
+            append_word(fuzzy, w.text);
+            fuzzy += '~';
+            fuzzy += snap_.string(snap_.terms()[term].text);
             break;
           }
         continue;
       }
       double best = 0;
       for (std::uint32_t name : {e.pao_text, e.sao_text, e.organisation})
-        if (name != 0) best = std::max(best, text_credit(w.text, snap_.string(name)));
-      (best > 0 ? building : missing) += ((best > 0 ? building : missing).empty() ? "" : " ") + w.text;
+        if (name != 0) best = std::max(best, text_credit(w.text, snap_.string(name), name_words));
+      append_word(best > 0 ? building : missing, w.text);
     }
-    if (!exact.empty()) why += (why.empty() ? "" : "; ") + std::string("words ") + exact;
-    if (!fuzzy.empty()) why += (why.empty() ? "" : "; ") + std::string("typo-tolerant ") + fuzzy;
-    if (!building.empty()) why += (why.empty() ? "" : "; ") + std::string("building name ") + building;
-    if (!missing.empty()) why += (why.empty() ? "" : "; ") + std::string("not found ") + missing;
+    add_part(why, "words ", exact);
+    add_part(why, "typo-tolerant ", fuzzy);
+    add_part(why, "building name ", building);
+    add_part(why, "not found ", missing);
     if (e.flags & kAlternative) why += "; alternative address form";
     h.explanation = std::move(why);
   }

@@ -13,6 +13,7 @@
 //    building / flat names, and postcode agreement; the blend is the confidence.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,19 +58,15 @@ class Matcher {
   explicit Matcher(const Snapshot& snapshot) : snap_(snapshot) {}
   // Best `max` distinct UPRNs, best first. `skip(uprn)` hides UPRNs replaced or deleted
   // by an overlay. Never throws; an empty query yields no hits.
+  // Only the best `max + 8` UPRNs are considered, skipped ones included.
   template <typename Skip>
   std::vector<MatchHit> match(const ParsedQuery& query, std::size_t max, Skip skip) const {
-    std::vector<MatchHit> hits = match_all(query, max + 8);
-    std::vector<MatchHit> out;
-    for (auto& h : hits) {
-      if (out.size() >= max) break;
-      if (!skip(h.uprn)) out.push_back(std::move(h));
-    }
-    return out;
+    return match_all(query, max, [&skip](std::uint64_t uprn) { return static_cast<bool>(skip(uprn)); });
   }
 
  private:
-  std::vector<MatchHit> match_all(const ParsedQuery& query, std::size_t max) const;
+  std::vector<MatchHit> match_all(const ParsedQuery& query, std::size_t max,
+                                  const std::function<bool(std::uint64_t)>& skip) const;
   const Snapshot& snap_;
 };
 
