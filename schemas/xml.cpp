@@ -42,23 +42,23 @@ void ensure_xerces_initialised() {
 }
 
 // UTF-16 (XMLCh) to UTF-8 without the transcoder service: this runs for every name,
-// attribute and text node, so ASCII (nearly all of what the formats carry) is copied unit
-// by unit into exactly the room it needs; anything else goes through the general path.
+// attribute and text node, so ASCII (nearly all of what the formats carry) is checked and
+// copied in two loops without early exits, which the compiler vectorises; anything else
+// goes through the general path.
 void append_utf8(std::string& out, const XMLCh* s, std::size_t n) {
-  std::size_t ascii = 0;
-  while (ascii < n && s[ascii] < 0x80) ++ascii;
+  XMLCh seen = 0;
+  for (std::size_t i = 0; i < n; ++i) seen |= s[i];
   const std::size_t base = out.size();
-  if (ascii == n) {
+  if (seen < 0x80) {
     out.resize(base + n);
     char* p = out.data() + base;
     for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<char>(s[i]);
     return;
   }
   // Worst case 3 bytes per UTF-16 unit (a surrogate pair, 2 units, makes 4 bytes).
-  out.resize(base + ascii + 3 * (n - ascii));
+  out.resize(base + 3 * n);
   char* p = out.data() + base;
-  for (std::size_t i = 0; i < ascii; ++i) *p++ = static_cast<char>(s[i]);
-  for (std::size_t i = ascii; i < n; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     std::uint32_t c = s[i];
     if (c < 0x80) {
       *p++ = static_cast<char>(c);
@@ -85,20 +85,9 @@ void append_utf8(std::string& out, const XMLCh* s, std::size_t n) {
   out.resize(static_cast<std::size_t>(p - out.data()));
 }
 
-// A NUL-terminated name or attribute value: its length and whether it is ASCII in one pass.
 void assign_utf8(std::string& out, const XMLCh* s) {
   out.clear();
-  if (!s) return;
-  std::size_t n = 0;
-  XMLCh seen = 0;
-  for (; s[n]; ++n) seen |= s[n];
-  if (seen < 0x80) {
-    out.resize(n);
-    char* p = out.data();
-    for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<char>(s[i]);
-  } else {
-    append_utf8(out, s, n);
-  }
+  if (s) append_utf8(out, s, x::XMLString::stringLen(s));
 }
 
 std::string utf8(const XMLCh* s) {
@@ -156,6 +145,7 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
     if (finished_.capacity() > kKeptCapacity) std::vector<Element>().swap(finished_);
     first_error.reset();
     locator_ = nullptr;
+    last_uri_ = nullptr;
   }
 
   // The document's root once parsing succeeded: every element has ended, leaving one.
@@ -206,7 +196,13 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
     Element& e = open_.emplace_back();
     child_marks_.push_back(finished_.size());
     assign_utf8(e.name, localname);
-    assign_utf8(e.ns, uri);
+    // Xerces hands every element of a namespace the same string from its URI pool, which
+    // lives as long as the document: convert each namespace once per document.
+    if (uri != last_uri_) {
+      assign_utf8(last_ns_, uri);
+      last_uri_ = uri;
+    }
+    e.ns = last_ns_;
     e.line = line();
     e.column = column();
     const XMLSize_t n = attrs.getLength();
@@ -266,6 +262,8 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
   std::vector<Element> open_;               // the elements being read, outermost first
   std::vector<std::size_t> child_marks_;    // per open element: where its children start in finished_
   std::vector<Element> finished_;           // ended elements whose parent has not ended yet
+  const XMLCh* last_uri_ = nullptr;         // the namespace last converted, in this document
+  std::string last_ns_;
   const x::Locator* locator_ = nullptr;
 };
 
@@ -419,6 +417,8 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
   b.reset(limits.max_depth);
 
   x::MemBufInputSource input(reinterpret_cast<const XMLByte*>(document.data()), document.size(), "document", false);
+  // The document outlives the parse: Xerces reads it in place instead of copying it first.
+  input.setCopyBufToStream(false);
   try {
     p.reader->parse(input);
   } catch (const x::SAXException&) {
