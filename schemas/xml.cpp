@@ -42,19 +42,25 @@ void ensure_xerces_initialised() {
 }
 
 // UTF-16 (XMLCh) to UTF-8 without the transcoder service: this runs for every name,
-// attribute and text node, so ASCII (nearly all of what the formats carry) is checked and
-// copied in two loops without early exits, which the compiler vectorises; anything else
-// goes through the general path.
+// attribute and text node, so ASCII (nearly all of what the formats carry) is narrowed in
+// chunks through a local buffer, in a loop without early exits that the compiler
+// vectorises; from the first chunk holding anything else on, the general path.
 void append_utf8(std::string& out, const XMLCh* s, std::size_t n) {
-  XMLCh seen = 0;
-  for (std::size_t i = 0; i < n; ++i) seen |= s[i];
-  const std::size_t base = out.size();
-  if (seen < 0x80) {
-    out.resize(base + n);
-    char* p = out.data() + base;
-    for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<char>(s[i]);
-    return;
+  char chunk[128];
+  while (n > 0) {
+    const std::size_t m = std::min(n, sizeof chunk);
+    XMLCh seen = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      seen |= s[i];
+      chunk[i] = static_cast<char>(s[i]);
+    }
+    if (seen >= 0x80) break;
+    out.append(chunk, m);
+    s += m;
+    n -= m;
   }
+  if (n == 0) return;
+  const std::size_t base = out.size();
   // Worst case 3 bytes per UTF-16 unit (a surrogate pair, 2 units, makes 4 bytes).
   out.resize(base + 3 * n);
   char* p = out.data() + base;
@@ -146,6 +152,7 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
     first_error.reset();
     locator_ = nullptr;
     last_uri_ = nullptr;
+    last_ns_.reset();
   }
 
   // The document's root once parsing succeeded: every element has ended, leaving one.
@@ -197,9 +204,12 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
     child_marks_.push_back(finished_.size());
     assign_utf8(e.name, localname);
     // Xerces hands every element of a namespace the same string from its URI pool, which
-    // lives as long as the document: convert each namespace once per document.
-    if (uri != last_uri_) {
-      assign_utf8(last_ns_, uri);
+    // lives as long as the document: convert each namespace once per document, and let its
+    // elements share the result.
+    if (uri != last_uri_ || !last_ns_) {
+      std::string ns;
+      assign_utf8(ns, uri);
+      last_ns_ = std::make_shared<const std::string>(std::move(ns));
       last_uri_ = uri;
     }
     e.ns = last_ns_;
@@ -263,7 +273,7 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
   std::vector<std::size_t> child_marks_;    // per open element: where its children start in finished_
   std::vector<Element> finished_;           // ended elements whose parent has not ended yet
   const XMLCh* last_uri_ = nullptr;         // the namespace last converted, in this document
-  std::string last_ns_;
+  std::shared_ptr<const std::string> last_ns_;
   const x::Locator* locator_ = nullptr;
 };
 
@@ -432,10 +442,11 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
 
   Element root = b.take_root();
   bool known_namespace = false;
-  for (const auto& ns : impl_->namespaces) known_namespace |= (ns == root.ns);
+  const std::string root_ns = root.ns ? *root.ns : std::string();
+  for (const auto& ns : impl_->namespaces) known_namespace |= (ns == root_ns);
   if (!known_namespace) {
     Error e = Error::make("namespace",
-                          "root element '" + root.name + "' in namespace '" + root.ns + "' is not a known format",
+                          "root element '" + root.name + "' in namespace '" + root_ns + "' is not a known format",
                           "/" + root.name);
     e.line = root.line;
     e.column = root.column;

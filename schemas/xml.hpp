@@ -19,7 +19,9 @@ namespace deit::xml {
 
 struct Element {
   std::string name;  // local name
-  std::string ns;    // namespace URI
+  // Namespace URI: one string shared by a parsed document's elements in that namespace
+  // (null only in an Element built by hand).
+  std::shared_ptr<const std::string> ns;
   std::vector<std::pair<std::string, std::string>> attributes;  // local name, value
   std::string text;  // character data directly inside this element
   std::vector<Element> children;

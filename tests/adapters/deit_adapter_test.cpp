@@ -95,6 +95,30 @@ TEST(DeitAdapter, EncodeDecodeRoundTripKeepsEveryField) {
   EXPECT_EQ(d->message, m);
 }
 
+// The tree builder narrows ASCII in chunks and switches to full UTF-8 encoding at the first
+// chunk holding anything else: text longer than a chunk, with accents, a euro sign and a
+// character outside the BMP (a surrogate pair in Xerces' UTF-16) on either side of the
+// chunk boundaries, in element text and attribute values, must come back unchanged.
+TEST(DeitAdapter, NonAsciiTextAroundChunkBoundariesRoundTrips) {
+  model::IncidentMessage m;
+  m.message_id = "m-utf8";
+  m.sender_agency = "bedfordshire-police";
+  m.receiving_agencies = {"hertfordshire-police"};
+  m.sender_reference = "BP-2";
+  m.sent = "2026-11-23T08:00:02Z";
+  auto& i = m.incident;
+  const std::string ascii(127, 'a');
+  i.type_summary = ascii + "\xC3\xA9" + ascii + ascii + "\xE2\x82\xAC\xF0\x9F\x9A\x91 end";  // é, €, U+1F691
+  i.type = {"nsir", "CFS", "Caf\xC3\xA9 " + ascii + "\xF0\x9F\x9A\x91"};
+  i.log = {{"2026-11-23T08:00:00Z", "op \xC3\xB8", std::string(300, 'x') + "\xF0\x9F\x9A\x91", false}};
+  const std::string xml = encode_canonical(m);
+  auto d = adapter().decode(xml);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  EXPECT_EQ(d->message.incident.type_summary, i.type_summary);
+  EXPECT_EQ(d->message.incident.type, i.type);
+  EXPECT_EQ(d->message.incident.log, i.log);
+}
+
 TEST(DeitAdapter, SchemaViolationNamesFieldLineAndColumn) {
   std::string doc = read_file(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
   const auto pos = doc.find("<policeGrade>emergency");
