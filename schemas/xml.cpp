@@ -17,6 +17,8 @@
 #include <xercesc/util/XMLException.hpp>
 #include <xercesc/util/XMLUni.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
+#include <xercesc/validators/schema/SchemaElementDecl.hpp>
+#include <xercesc/validators/schema/SchemaGrammar.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -326,6 +328,9 @@ struct SchemaSet::Impl {
   std::uint64_t id = next_set_id++;
   std::unique_ptr<x::XMLGrammarPoolImpl> pool;
   std::vector<std::string> namespaces;
+  // Whether any element declares xs:key, xs:unique or xs:keyref. Checking costs Xerces work
+  // at every element even when there is nothing to check, so it is on exactly when there is.
+  bool identity_constraints = false;
   x::SecurityManager security;
 
   ~Impl() = default;
@@ -339,6 +344,18 @@ struct CachedParser {
   std::unique_ptr<ClosedResolver> resolver;
   std::unique_ptr<x::SAX2XMLReader> reader;
 };
+
+bool declares_identity_constraints(x::XMLGrammarPool& pool) {
+  auto grammars = pool.getGrammarEnumerator();
+  while (grammars.hasMoreElements()) {
+    x::Grammar& grammar = grammars.nextElement();
+    if (grammar.getGrammarType() != x::Grammar::SchemaGrammarType) continue;
+    auto elements = static_cast<x::SchemaGrammar&>(grammar).getElemEnumerator();
+    while (elements.hasMoreElements())
+      if (elements.nextElement().getIdentityConstraintCount() > 0) return true;
+  }
+  return false;
+}
 
 void set_secure_features(x::SAX2XMLReader& r, x::SecurityManager* security) {
   r.setFeature(x::XMLUni::fgSAX2CoreNameSpaces, true);
@@ -395,6 +412,7 @@ Result<std::shared_ptr<const SchemaSet>> SchemaSet::load(const std::vector<Schem
     }
   }
   for (const auto& s : schemas) impl->namespaces.push_back(s.target_namespace);
+  impl->identity_constraints = declares_identity_constraints(*impl->pool);
   impl->pool->lockPool();
   return std::shared_ptr<const SchemaSet>(new SchemaSet(std::move(impl)));
 }
@@ -415,6 +433,7 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
     p.resolver = std::make_unique<ClosedResolver>();
     p.reader.reset(x::XMLReaderFactory::createXMLReader(x::XMLPlatformUtils::fgMemoryManager, impl_->pool.get()));
     set_secure_features(*p.reader, &impl_->security);
+    p.reader->setFeature(x::XMLUni::fgXercesIdentityConstraintChecking, impl_->identity_constraints);
     // Only grammars already in the locked pool; schemaLocation hints are ignored.
     p.reader->setFeature(x::XMLUni::fgXercesUseCachedGrammarInParse, true);
     p.reader->setFeature(x::XMLUni::fgXercesLoadSchema, false);

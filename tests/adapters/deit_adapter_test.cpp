@@ -1,4 +1,5 @@
 #include "adapters/deit/deit_adapter.hpp"
+#include "schemas/xml.hpp"
 
 #include <gtest/gtest.h>
 
@@ -180,4 +181,25 @@ TEST(DeitAdapter, ParsesConcurrentlyFromManyThreads) {
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 800);
+}
+
+// Identity-constraint checking is switched on only for schema sets that declare a
+// constraint; a set that does must still refuse a duplicate key.
+TEST(SchemaSet, IdentityConstraintsAreCheckedWhereDeclared) {
+  const std::string xsd =
+      "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:t=\"urn:test:ic\""
+      " targetNamespace=\"urn:test:ic\" elementFormDefault=\"qualified\">"
+      "<xs:element name=\"list\"><xs:complexType><xs:sequence>"
+      "<xs:element name=\"item\" maxOccurs=\"unbounded\"><xs:complexType>"
+      "<xs:attribute name=\"id\" type=\"xs:string\" use=\"required\"/></xs:complexType></xs:element>"
+      "</xs:sequence></xs:complexType>"
+      "<xs:unique name=\"ids\"><xs:selector xpath=\"t:item\"/><xs:field xpath=\"@id\"/></xs:unique>"
+      "</xs:element></xs:schema>";
+  auto set = xml::SchemaSet::load({{"urn:test:ic", "ic.xsd", xsd}});
+  ASSERT_TRUE(set.ok()) << set.error().describe();
+  const auto& schemas = *set.value();
+  EXPECT_TRUE(schemas.parse("<list xmlns=\"urn:test:ic\"><item id=\"a\"/><item id=\"b\"/></list>").ok());
+  auto duplicate = schemas.parse("<list xmlns=\"urn:test:ic\">\n<item id=\"a\"/>\n<item id=\"a\"/></list>");
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().rule, "schema") << duplicate.error().describe();
 }
