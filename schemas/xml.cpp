@@ -17,11 +17,15 @@
 #include <xercesc/util/XMLException.hpp>
 #include <xercesc/util/XMLUni.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
+#include <xercesc/validators/schema/SchemaElementDecl.hpp>
+#include <xercesc/validators/schema/SchemaGrammar.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -39,11 +43,27 @@ void ensure_xerces_initialised() {
   std::call_once(once, [] { x::XMLPlatformUtils::Initialize(); });
 }
 
-// UTF-16 (XMLCh) to UTF-8 without the transcoder service: this runs for every name and
-// text node, so it is kept simple and allocation-light.
+// UTF-16 (XMLCh) to UTF-8 without the transcoder service: this runs for every name,
+// attribute and text node, so ASCII (nearly all of what the formats carry) is narrowed in
+// chunks through a local buffer, in a loop without early exits that the compiler
+// vectorises; from the first chunk holding anything else on, the general path.
 void append_utf8(std::string& out, const XMLCh* s, std::size_t n) {
-  // Worst case 3 bytes per UTF-16 unit (a surrogate pair, 2 units, makes 4 bytes).
+  char chunk[128];
+  while (n > 0) {
+    const std::size_t m = std::min(n, sizeof chunk);
+    XMLCh seen = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      seen |= s[i];
+      chunk[i] = static_cast<char>(s[i]);
+    }
+    if (seen >= 0x80) break;
+    out.append(chunk, m);
+    s += m;
+    n -= m;
+  }
+  if (n == 0) return;
   const std::size_t base = out.size();
+  // Worst case 3 bytes per UTF-16 unit (a surrogate pair, 2 units, makes 4 bytes).
   out.resize(base + 3 * n);
   char* p = out.data() + base;
   for (std::size_t i = 0; i < n; ++i) {
@@ -71,6 +91,11 @@ void append_utf8(std::string& out, const XMLCh* s, std::size_t n) {
     }
   }
   out.resize(static_cast<std::size_t>(p - out.data()));
+}
+
+void assign_utf8(std::string& out, const XMLCh* s) {
+  out.clear();
+  if (s) append_utf8(out, s, x::XMLString::stringLen(s));
 }
 
 std::string utf8(const XMLCh* s) {
@@ -108,24 +133,43 @@ struct ParseFailure {};
 
 // Builds the Element tree, enforces the depth limit, forbids DOCTYPE and records the
 // first error with the path of the element being read.
+//
+// Open elements sit on a stack; a finished element waits in `finished_` until its parent
+// ends, and then moves into the parent's children in one exactly sized step. So no
+// children vector ever grows element by element (each growth moved and destroyed every
+// sibling so far), and the two stacks keep their capacity from one document to the next.
 class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, public x::LexicalHandler {
  public:
   explicit TreeBuilder(int max_depth) : max_depth_(max_depth) {}
 
-  Element root;
   std::optional<Error> first_error;
 
   void reset(int max_depth) {
     max_depth_ = max_depth;
-    root = Element{};
-    stack_.clear();
+    open_.clear();
+    child_marks_.clear();
+    finished_.clear();
+    // A document of many thousands of elements must not leave its stack allocated forever.
+    if (finished_.capacity() > kKeptCapacity) std::vector<Element>().swap(finished_);
     first_error.reset();
     locator_ = nullptr;
+    last_uri_ = nullptr;
+    last_ns_.reset();
+  }
+
+  // The document's root once parsing succeeded: every element has ended, leaving one.
+  Element take_root() {
+    Element root = finished_.size() == 1 ? std::move(finished_.front()) : Element{};
+    finished_.clear();
+    return root;
   }
 
   std::string path() const {
     std::string p;
-    for (const Element* e : stack_) p += "/" + e->name;
+    for (const Element& e : open_) {
+      p += '/';
+      p += e.name;
+    }
     return p.empty() ? "/" : p;
   }
 
@@ -154,31 +198,50 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
 
   void startElement(const XMLCh* const uri, const XMLCh* const localname, const XMLCh* const,
                     const x::Attributes& attrs) override {
-    if (static_cast<int>(stack_.size()) >= max_depth_) {
+    if (static_cast<int>(open_.size()) >= max_depth_) {
       fail("depth", "elements are nested more than " + std::to_string(max_depth_) + " deep", line(), column());
       throw x::SAXException("depth limit");
     }
-    Element* e;
-    if (stack_.empty()) {
-      e = &root;
-    } else {
-      stack_.back()->children.emplace_back();
-      e = &stack_.back()->children.back();
+    Element& e = open_.emplace_back();
+    child_marks_.push_back(finished_.size());
+    assign_utf8(e.name, localname);
+    // Xerces hands every element of a namespace the same string from its URI pool, which
+    // lives as long as the document: convert each namespace once per document, and let its
+    // elements share the result.
+    if (uri != last_uri_ || !last_ns_) {
+      std::string ns;
+      assign_utf8(ns, uri);
+      last_ns_ = std::make_shared<const std::string>(std::move(ns));
+      last_uri_ = uri;
     }
-    e->name = utf8(localname);
-    e->ns = utf8(uri);
-    e->line = line();
-    e->column = column();
+    e.ns = last_ns_;
+    e.line = line();
+    e.column = column();
     const XMLSize_t n = attrs.getLength();
-    e->attributes.reserve(n);
-    for (XMLSize_t i = 0; i < n; ++i) e->attributes.emplace_back(utf8(attrs.getLocalName(i)), utf8(attrs.getValue(i)));
-    stack_.push_back(e);
+    if (n == 0) return;
+    e.attributes.resize(n);
+    for (XMLSize_t i = 0; i < n; ++i) {
+      assign_utf8(e.attributes[i].first, attrs.getLocalName(i));
+      assign_utf8(e.attributes[i].second, attrs.getValue(i));
+    }
   }
 
-  void endElement(const XMLCh* const, const XMLCh* const, const XMLCh* const) override { stack_.pop_back(); }
+  void endElement(const XMLCh* const, const XMLCh* const, const XMLCh* const) override {
+    Element& e = open_.back();
+    const std::size_t first_child = child_marks_.back();
+    child_marks_.pop_back();
+    if (first_child < finished_.size()) {
+      const auto begin = finished_.begin() + static_cast<std::ptrdiff_t>(first_child);
+      e.children.reserve(static_cast<std::size_t>(finished_.end() - begin));
+      std::move(begin, finished_.end(), std::back_inserter(e.children));
+      finished_.erase(begin, finished_.end());
+    }
+    finished_.push_back(std::move(e));
+    open_.pop_back();
+  }
 
   void characters(const XMLCh* const chars, const XMLSize_t length) override {
-    if (!stack_.empty()) append_utf8(stack_.back()->text, chars, length);
+    if (!open_.empty()) append_utf8(open_.back().text, chars, length);
   }
 
   // ErrorHandler: stop at the first error so the partner sees the cause, not its echoes.
@@ -200,13 +263,19 @@ class TreeBuilder final : public x::ContentHandler, public x::ErrorHandler, publ
   void comment(const XMLCh* const, const XMLSize_t) override {}
 
  private:
+  static constexpr std::size_t kKeptCapacity = 4096;
+
   void record(const x::SAXParseException& e, const char* rule) {
     fail(rule, utf8(e.getMessage()), static_cast<int>(e.getLineNumber()), static_cast<int>(e.getColumnNumber()));
     throw x::SAXException("stop");
   }
 
   int max_depth_;
-  std::vector<Element*> stack_;
+  std::vector<Element> open_;               // the elements being read, outermost first
+  std::vector<std::size_t> child_marks_;    // per open element: where its children start in finished_
+  std::vector<Element> finished_;           // ended elements whose parent has not ended yet
+  const XMLCh* last_uri_ = nullptr;         // the namespace last converted, in this document
+  std::shared_ptr<const std::string> last_ns_;
   const x::Locator* locator_ = nullptr;
 };
 
@@ -259,6 +328,9 @@ struct SchemaSet::Impl {
   std::uint64_t id = next_set_id++;
   std::unique_ptr<x::XMLGrammarPoolImpl> pool;
   std::vector<std::string> namespaces;
+  // Whether any element declares xs:key, xs:unique or xs:keyref. Checking costs Xerces work
+  // at every element even when there is nothing to check, so it is on exactly when there is.
+  bool identity_constraints = false;
   x::SecurityManager security;
 
   ~Impl() = default;
@@ -272,6 +344,18 @@ struct CachedParser {
   std::unique_ptr<ClosedResolver> resolver;
   std::unique_ptr<x::SAX2XMLReader> reader;
 };
+
+bool declares_identity_constraints(x::XMLGrammarPool& pool) {
+  auto grammars = pool.getGrammarEnumerator();
+  while (grammars.hasMoreElements()) {
+    x::Grammar& grammar = grammars.nextElement();
+    if (grammar.getGrammarType() != x::Grammar::SchemaGrammarType) continue;
+    auto elements = static_cast<x::SchemaGrammar&>(grammar).getElemEnumerator();
+    while (elements.hasMoreElements())
+      if (elements.nextElement().getIdentityConstraintCount() > 0) return true;
+  }
+  return false;
+}
 
 void set_secure_features(x::SAX2XMLReader& r, x::SecurityManager* security) {
   r.setFeature(x::XMLUni::fgSAX2CoreNameSpaces, true);
@@ -328,6 +412,7 @@ Result<std::shared_ptr<const SchemaSet>> SchemaSet::load(const std::vector<Schem
     }
   }
   for (const auto& s : schemas) impl->namespaces.push_back(s.target_namespace);
+  impl->identity_constraints = declares_identity_constraints(*impl->pool);
   impl->pool->lockPool();
   return std::shared_ptr<const SchemaSet>(new SchemaSet(std::move(impl)));
 }
@@ -348,6 +433,7 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
     p.resolver = std::make_unique<ClosedResolver>();
     p.reader.reset(x::XMLReaderFactory::createXMLReader(x::XMLPlatformUtils::fgMemoryManager, impl_->pool.get()));
     set_secure_features(*p.reader, &impl_->security);
+    p.reader->setFeature(x::XMLUni::fgXercesIdentityConstraintChecking, impl_->identity_constraints);
     // Only grammars already in the locked pool; schemaLocation hints are ignored.
     p.reader->setFeature(x::XMLUni::fgXercesUseCachedGrammarInParse, true);
     p.reader->setFeature(x::XMLUni::fgXercesLoadSchema, false);
@@ -360,6 +446,8 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
   b.reset(limits.max_depth);
 
   x::MemBufInputSource input(reinterpret_cast<const XMLByte*>(document.data()), document.size(), "document", false);
+  // The document outlives the parse: Xerces reads it in place instead of copying it first.
+  input.setCopyBufToStream(false);
   try {
     p.reader->parse(input);
   } catch (const x::SAXException&) {
@@ -371,17 +459,19 @@ Result<Element> SchemaSet::parse(std::string_view document, const Limits& limits
   }
   if (b.first_error) return *b.first_error;
 
+  Element root = b.take_root();
   bool known_namespace = false;
-  for (const auto& ns : impl_->namespaces) known_namespace |= (ns == b.root.ns);
+  const std::string root_ns = root.ns ? *root.ns : std::string();
+  for (const auto& ns : impl_->namespaces) known_namespace |= (ns == root_ns);
   if (!known_namespace) {
     Error e = Error::make("namespace",
-                          "root element '" + b.root.name + "' in namespace '" + b.root.ns + "' is not a known format",
-                          "/" + b.root.name);
-    e.line = b.root.line;
-    e.column = b.root.column;
+                          "root element '" + root.name + "' in namespace '" + root_ns + "' is not a known format",
+                          "/" + root.name);
+    e.line = root.line;
+    e.column = root.column;
     return e;
   }
-  return std::move(b.root);
+  return root;
 }
 
 // ---- Element ----
@@ -418,17 +508,39 @@ bool Element::has_attribute(std::string_view local_name) const {
 
 // ---- Writer ----
 
+namespace {
+constexpr bool needs_escape(char c) { return c == '&' || c == '<' || c == '>' || c == '"' || c == '\''; }
+
+void append_attributes(std::string& out,
+                       std::initializer_list<std::pair<std::string_view, std::string_view>> attributes) {
+  for (const auto& [k, v] : attributes) {
+    if (v.empty()) continue;
+    out += ' ';
+    out += k;
+    out += "=\"";
+    append_escaped(out, v);
+    out += '"';
+  }
+}
+}  // namespace
+
 void append_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
+  // Runs without a special character (nearly all text) are appended whole.
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (!needs_escape(c)) continue;
+    out.append(text.data() + from, i - from);
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      default: out += "&apos;"; break;
     }
+    from = i + 1;
   }
+  out.append(text.data() + from, text.size() - from);
 }
 
 void Writer::declaration() { out_ += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"; }
@@ -437,31 +549,32 @@ void Writer::open(std::string_view name,
                   std::initializer_list<std::pair<std::string_view, std::string_view>> attributes) {
   out_ += '<';
   out_ += name;
-  for (const auto& [k, v] : attributes) {
-    if (v.empty()) continue;
-    out_ += ' ';
-    out_ += k;
-    out_ += "=\"";
-    append_escaped(out_, v);
-    out_ += '"';
-  }
+  append_attributes(out_, attributes);
   out_ += '>';
-  open_.emplace_back(name);
+  open_names_ += name;
+  open_lengths_.push_back(name.size());
   inline_text_ = false;
 }
 
 void Writer::close() {
+  const std::size_t length = open_lengths_.back();
+  open_lengths_.pop_back();
   out_ += "</";
-  out_ += open_.back();
+  out_.append(open_names_, open_names_.size() - length, length);
   out_ += '>';
-  open_.pop_back();
+  open_names_.resize(open_names_.size() - length);
 }
 
 void Writer::leaf(std::string_view name, std::string_view text,
                   std::initializer_list<std::pair<std::string_view, std::string_view>> attributes) {
-  open(name, attributes);
+  out_ += '<';
+  out_ += name;
+  append_attributes(out_, attributes);
+  out_ += '>';
   append_escaped(out_, text);
-  close();
+  out_ += "</";
+  out_ += name;
+  out_ += '>';
 }
 
 void Writer::optional_leaf(std::string_view name, std::string_view text) {
@@ -469,6 +582,8 @@ void Writer::optional_leaf(std::string_view name, std::string_view text) {
 }
 
 void Writer::raw_text(std::string_view text) { append_escaped(out_, text); }
+
+void Writer::markup(std::string_view xml) { out_ += xml; }
 
 // ---- text helpers ----
 
@@ -494,6 +609,14 @@ bool is_valid_utf8(std::string_view text, std::size_t* bad_offset) {
     return false;
   };
   while (i < n) {
+    // Eight ASCII bytes at a time: documents are nearly all ASCII.
+    while (i + 8 <= n) {
+      std::uint64_t word;
+      std::memcpy(&word, s + i, sizeof word);
+      if (word & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i == n) break;
     unsigned char c = s[i];
     if (c < 0x80) {
       ++i;

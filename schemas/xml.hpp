@@ -19,7 +19,9 @@ namespace deit::xml {
 
 struct Element {
   std::string name;  // local name
-  std::string ns;    // namespace URI
+  // Namespace URI: one string shared by a parsed document's elements in that namespace
+  // (null only in an Element built by hand).
+  std::shared_ptr<const std::string> ns;
   std::vector<std::pair<std::string, std::string>> attributes;  // local name, value
   std::string text;  // character data directly inside this element
   std::vector<Element> children;
@@ -87,10 +89,13 @@ class Writer {
   // <name>text</name>, only when text is not empty.
   void optional_leaf(std::string_view name, std::string_view text);
   void raw_text(std::string_view text);  // escaped character data inside the open element
+  // Appends XML that is already well formed and escaped (what another Writer produced).
+  void markup(std::string_view xml);
 
  private:
   std::string& out_;
-  std::vector<std::string> open_;
+  std::string open_names_;                // the open elements' names, outermost first
+  std::vector<std::size_t> open_lengths_;  // and their lengths
   bool inline_text_ = false;
 };
 

@@ -21,7 +21,7 @@ Code read_code(const xml::Element& e) {
 template <typename E, typename Parse>
 Result<E> read_enum(const xml::Element& e, std::string_view text, Parse parse, const std::string& field) {
   auto v = parse(text);
-  if (!v) return error_at(e, field, "enumeration", "'" + std::string(text) + "' is not a known value");
+  if (!v) return error_at(e, field, "enumeration", std::string("'").append(text).append("' is not a known value"));
   return *v;
 }
 

@@ -1,8 +1,9 @@
 #include "adapters/mait/mait_adapter.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <unordered_map>
+#include <iterator>
 
 #include "adapters/translate_support.hpp"
 #include "adapters/try.hpp"
@@ -29,22 +30,35 @@ std::string_view mait_type(MessageType t) {
   return "IncidentUpdate";
 }
 
-// Canonical fields without a MAIT element, as name/value extensions.
+// An extension's name from its parts: {"incident/persons/", "0", "/age"}.
+using NameParts = std::initializer_list<std::string_view>;
+
+void join(std::string& out, NameParts parts) {
+  out.clear();
+  for (std::string_view part : parts) out += part;
+}
+
+// Canonical fields without a MAIT element, as name/value extensions. They go at the end of
+// the incident, so they are written as they come into a buffer of their own.
 class Extensions {
  public:
-  void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
-  void add_if(std::string name, const std::string& value) {
-    if (!value.empty()) add(std::move(name), value);
+  void add(NameParts name, std::string_view value) {
+    join(name_, name);
+    xml::Writer(xml_).leaf("Extension", value, {{"owner", kOwner}, {"name", name_}});
+  }
+  void add_if(NameParts name, std::string_view value) {
+    if (!value.empty()) add(name, value);
   }
   void write(xml::Writer& w) const {
-    if (items_.empty()) return;
+    if (xml_.empty()) return;
     w.open("Extensions");
-    for (const auto& [name, value] : items_) w.leaf("Extension", value, {{"owner", kOwner}, {"name", name}});
+    w.markup(xml_);
     w.close();
   }
 
  private:
-  std::vector<std::pair<std::string, std::string>> items_;
+  std::string name_;
+  std::string xml_;
 };
 
 std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
@@ -60,7 +74,7 @@ std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
   // MAIT requires a timestamp; the nearest time the message has, else now.
   std::string sent = !m.sent.empty() ? m.sent : !m.created.empty() ? m.created : m.call_received;
   if (m.sent.empty()) {
-    ext.add("message/sent", "");
+    ext.add({"message/sent"}, "");
     if (sent.empty()) sent = utc_now();
   }
   w.leaf("Sent", sent);
@@ -85,12 +99,12 @@ std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
   }
   w.close();
 
-  if (m.type == MessageType::cancel) ext.add("message/type", "cancel");
-  ext.add_if("message/transfer_id", m.transfer_id);
-  ext.add_if("message/shared_reference", m.shared_reference);
-  ext.add("message/reason", std::string(to_string(m.reason)));
-  ext.add_if("message/call_received", m.call_received);
-  ext.add("message/marking", std::string(to_string(m.marking)));
+  if (m.type == MessageType::cancel) ext.add({"message/type"}, "cancel");
+  ext.add_if({"message/transfer_id"}, m.transfer_id);
+  ext.add_if({"message/shared_reference"}, m.shared_reference);
+  ext.add({"message/reason"}, to_string(m.reason));
+  ext.add_if({"message/call_received"}, m.call_received);
+  ext.add({"message/marking"}, to_string(m.marking));
 
   w.open("Incident");
   w.leaf("OriginatorRef", m.sender_reference);
@@ -101,10 +115,10 @@ std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
   if (p.police_grade) w.leaf("Priority", to_string(*p.police_grade), {{"scheme", "police-grade"}});
   if (p.ambulance_category) w.leaf("Priority", std::to_string(*p.ambulance_category), {{"scheme", "ambulance-category"}});
   if (!p.fire_priority.empty()) w.leaf("Priority", p.fire_priority, {{"scheme", "fire-priority"}});
-  ext.add("incident/priority/emergency", p.emergency ? "true" : "false");
-  ext.add("incident/priority/life_risk", p.life_risk ? "true" : "false");
+  ext.add({"incident/priority/emergency"}, p.emergency ? "true" : "false");
+  ext.add({"incident/priority/life_risk"}, p.life_risk ? "true" : "false");
   w.leaf("Status", m.type == MessageType::close || m.type == MessageType::cancel ? "Closed" : "Open");
-  ext.add_if("incident/status", inc.status);
+  ext.add_if({"incident/status"}, inc.status);
   w.optional_leaf("Summary", inc.type_summary);
   if (!inc.hazards.empty()) {
     w.open("Hazards");
@@ -112,10 +126,10 @@ std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
     w.close();
   }
   for (std::size_t i = 0; i < inc.qualifiers.size(); ++i) {
-    const std::string base = "incident/qualifiers/" + std::to_string(i);
-    ext.add(base + "/code", inc.qualifiers[i].code);
-    ext.add_if(base + "/scheme", inc.qualifiers[i].scheme);
-    ext.add_if(base + "/text", inc.qualifiers[i].text);
+    const std::string n = std::to_string(i);
+    ext.add({"incident/qualifiers/", n, "/code"}, inc.qualifiers[i].code);
+    ext.add_if({"incident/qualifiers/", n, "/scheme"}, inc.qualifiers[i].scheme);
+    ext.add_if({"incident/qualifiers/", n, "/text"}, inc.qualifiers[i].text);
   }
 
   const Location& l = inc.location;
@@ -141,10 +155,10 @@ std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
     // Verified means checked against the gazetteer; an unverified location is flagged, not refused.
     if (l.source) w.leaf("Verified", *l.source == LocationSource::gazetteer ? "true" : "false");
     w.close();
-    ext.add_if("incident/location/administrative_area", a.administrative_area);
-    if (l.usrn) ext.add("incident/location/usrn", std::to_string(*l.usrn));
-    if (l.uncertainty_m) ext.add("incident/location/uncertainty_m", format_double(*l.uncertainty_m));
-    if (l.source) ext.add("incident/location/source", std::string(to_string(*l.source)));
+    ext.add_if({"incident/location/administrative_area"}, a.administrative_area);
+    if (l.usrn) ext.add({"incident/location/usrn"}, std::to_string(*l.usrn));
+    if (l.uncertainty_m) ext.add({"incident/location/uncertainty_m"}, format_double(*l.uncertainty_m));
+    if (l.source) ext.add({"incident/location/source"}, to_string(*l.source));
   }
 
   if (inc.caller || !inc.persons.empty()) {
@@ -155,47 +169,47 @@ std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
       w.optional_leaf("Name", c.name);
       w.optional_leaf("Phone", c.phone);
       w.close();
-      if (c.role) ext.add("incident/caller/role", std::string(to_string(*c.role)));
-      if (c.consent_to_update) ext.add("incident/caller/consent_to_update", "true");
+      if (c.role) ext.add({"incident/caller/role"}, to_string(*c.role));
+      if (c.consent_to_update) ext.add({"incident/caller/consent_to_update"}, "true");
     }
     for (std::size_t i = 0; i < inc.persons.size(); ++i) {
       const Person& person = inc.persons[i];
       const bool casualty = is_patient_role(person.role) || person.role == "victim";
-      const std::string base = "incident/persons/" + std::to_string(i);
+      const std::string n = std::to_string(i);
       w.open("Person", {{"role", casualty ? "Casualty" : "Subject"}});
       w.optional_leaf("Name", person.name);
       if (casualty) w.optional_leaf("CasualtyStatus", person.description);
       w.close();
-      ext.add(base + "/role", person.role);
-      if (!casualty) ext.add_if(base + "/description", person.description);
-      if (person.age) ext.add(base + "/age", std::to_string(*person.age));
+      ext.add({"incident/persons/", n, "/role"}, person.role);
+      if (!casualty) ext.add_if({"incident/persons/", n, "/description"}, person.description);
+      if (person.age) ext.add({"incident/persons/", n, "/age"}, std::to_string(*person.age));
       for (std::size_t k = 0; k < person.warning_markers.size(); ++k)
-        ext.add(base + "/warning_markers/" + std::to_string(k), person.warning_markers[k]);
+        ext.add({"incident/persons/", n, "/warning_markers/", std::to_string(k)}, person.warning_markers[k]);
     }
     w.close();
   }
   for (std::size_t i = 0; i < inc.vehicles.size(); ++i) {
     const Vehicle& v = inc.vehicles[i];
-    const std::string base = "incident/vehicles/" + std::to_string(i);
-    ext.add(base + "/registration", v.registration);
-    ext.add_if(base + "/make", v.make);
-    ext.add_if(base + "/model", v.model);
-    ext.add_if(base + "/colour", v.colour);
-    ext.add_if(base + "/description", v.description);
+    const std::string n = std::to_string(i);
+    ext.add({"incident/vehicles/", n, "/registration"}, v.registration);
+    ext.add_if({"incident/vehicles/", n, "/make"}, v.make);
+    ext.add_if({"incident/vehicles/", n, "/model"}, v.model);
+    ext.add_if({"incident/vehicles/", n, "/colour"}, v.colour);
+    ext.add_if({"incident/vehicles/", n, "/description"}, v.description);
   }
   for (std::size_t i = 0; i < inc.resources_requested.size(); ++i) {
     const ResourceRequest& r = inc.resources_requested[i];
-    const std::string base = "incident/resources_requested/" + std::to_string(i);
-    ext.add(base + "/kind", r.kind);
-    ext.add(base + "/count", std::to_string(r.count));
-    ext.add_if(base + "/note", r.note);
+    const std::string n = std::to_string(i);
+    ext.add({"incident/resources_requested/", n, "/kind"}, r.kind);
+    ext.add({"incident/resources_requested/", n, "/count"}, std::to_string(r.count));
+    ext.add_if({"incident/resources_requested/", n, "/note"}, r.note);
   }
   if (!inc.log.empty()) {
     w.open("Log");
     for (std::size_t i = 0; i < inc.log.size(); ++i) {
       const LogEntry& e = inc.log[i];
       w.leaf("Entry", e.text, {{"time", e.time}, {"author", e.author}});
-      if (e.sensitive) ext.add("incident/log/" + std::to_string(i) + "/sensitive", "true");
+      if (e.sensitive) ext.add({"incident/log/", std::to_string(i), "/sensitive"}, "true");
     }
     w.close();
   }
@@ -204,9 +218,9 @@ std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
     if (!m.sent.empty()) w.leaf("Time", m.sent);
     w.optional_leaf("Reason", inc.outcome->text);
     w.close();
-    ext.add("incident/outcome/code", inc.outcome->code);
+    ext.add({"incident/outcome/code"}, inc.outcome->code);
   }
-  ext.add_if("incident/cancel_reason", inc.cancel_reason);
+  ext.add_if({"incident/cancel_reason"}, inc.cancel_reason);
   ext.write(w);
   w.close();
   w.close();
@@ -216,40 +230,56 @@ std::string encode_mait(const IncidentMessage& m, std::vector<Finding>&) {
 
 // ---- decode ----
 
+// The deit-hub extensions of one document, by name; when a name comes twice the later one
+// counts. Names and values stay in the element tree, which outlives this index. Sorted, so
+// a document with thousands of extensions costs a logarithm per lookup, not a scan.
 class ExtensionValues {
  public:
-  const std::string* find(const std::string& name) const {
-    auto it = values_.find(name);
-    return it == values_.end() ? nullptr : &it->second;
+  void add(const xml::Element& e) { items_.push_back(Item{e.attribute("name"), items_.size(), &e}); }
+  void index() {
+    std::sort(items_.begin(), items_.end(), [](const Item& a, const Item& b) {
+      return a.name != b.name ? a.name < b.name : a.order < b.order;
+    });
   }
-  std::string get(const std::string& name) const {
+
+  // The <Extension> with this name, or nullptr.
+  const xml::Element* where(NameParts name) const {
+    join(name_, name);
+    auto it = std::upper_bound(items_.begin(), items_.end(), std::string_view(name_),
+                               [](std::string_view n, const Item& item) { return n < item.name; });
+    if (it == items_.begin() || std::prev(it)->name != name_) return nullptr;
+    return std::prev(it)->at;
+  }
+  const std::string* find(NameParts name) const {
+    const xml::Element* e = where(name);
+    return e ? &e->text : nullptr;
+  }
+  std::string get(NameParts name) const {
     const std::string* v = find(name);
     return v ? *v : std::string();
   }
-  void set(std::string name, std::string value, const xml::Element* at) {
-    values_[name] = std::move(value);
-    where_[std::move(name)] = at;
-  }
-  const xml::Element* where(const std::string& name) const {
-    auto it = where_.find(name);
-    return it == where_.end() ? nullptr : it->second;
-  }
 
  private:
-  std::unordered_map<std::string, std::string> values_;
-  std::unordered_map<std::string, const xml::Element*> where_;
+  struct Item {
+    std::string_view name;
+    std::size_t order;
+    const xml::Element* at;
+  };
+  std::vector<Item> items_;
+  mutable std::string name_;  // the name being looked up
 };
 
 // A typed extension value; a bad one is an error located at its <Extension>.
 template <typename T, typename Parse>
-Result<std::optional<T>> ext_value(const ExtensionValues& ext, const std::string& name, Parse parse) {
-  const std::string* v = ext.find(name);
-  if (!v) return std::optional<T>();
-  auto parsed = parse(*v);
+Result<std::optional<T>> ext_value(const ExtensionValues& ext, NameParts name_parts, Parse parse) {
+  const xml::Element* at = ext.where(name_parts);
+  if (!at) return std::optional<T>();
+  auto parsed = parse(at->text);
   if (!parsed) {
-    const xml::Element* at = ext.where(name);
+    std::string name;
+    join(name, name_parts);
     return error_at(*at, "MAITMessage/Incident/Extensions/Extension[@name='" + name + "']", "extension",
-                    "'" + *v + "' is not a valid value for " + name);
+                    "'" + at->text + "' is not a valid value for " + name);
   }
   return std::optional<T>(*parsed);
 }
@@ -296,7 +326,7 @@ Result<Decoded> read_message(const xml::Element& root) {
   if (const auto* es = ie->child("Extensions")) {
     for (const auto* e : es->children_named("Extension")) {
       if (e->attribute("owner") == kOwner) {
-        ext.set(std::string(e->attribute("name")), e->text, e);
+        ext.add(*e);
       } else {
         add_finding(findings, "MAITMessage/Incident/Extensions", "not-carried",
                     "extension '" + std::string(e->attribute("name")) + "' of owner '" +
@@ -304,12 +334,13 @@ Result<Decoded> read_message(const xml::Element& root) {
       }
     }
   }
+  ext.index();
 
   m.message_id = std::string(h->child_text("MessageID"));
-  m.sent = ext.find("message/sent") ? std::string() : std::string(h->child_text("Sent"));
+  m.sent = ext.find({"message/sent"}) ? std::string() : std::string(h->child_text("Sent"));
   m.type = type == "IncidentCreate" ? MessageType::create
            : type == "IncidentUpdate" ? MessageType::update
-           : ext.get("message/type") == "cancel" ? MessageType::cancel
+           : ext.get({"message/type"}) == "cancel" ? MessageType::cancel
                                                  : MessageType::close;
   if (const std::string_view mode = h->child_text("Mode"); mode != "Live") {
     add_finding(findings, "MAITMessage/Header/Mode", "not-carried",
@@ -334,14 +365,14 @@ Result<Decoded> read_message(const xml::Element& root) {
   if (const auto* r = h->child("InReplyTo"))
     add_finding(findings, "MAITMessage/Header/InReplyTo", "not-carried", "'" + r->text + "' has no canonical field");
 
-  m.transfer_id = ext.get("message/transfer_id");
-  m.shared_reference = ext.get("message/shared_reference");
-  DEIT_ASSIGN_OR_RETURN(reason, ext_value<TransferReason>(ext, "message/reason", parse_transfer_reason));
+  m.transfer_id = ext.get({"message/transfer_id"});
+  m.shared_reference = ext.get({"message/shared_reference"});
+  DEIT_ASSIGN_OR_RETURN(reason, ext_value<TransferReason>(ext, {"message/reason"}, parse_transfer_reason));
   m.reason = reason.value_or(TransferReason::assistance_request);
   // An extension is free text; the other formats need a real instant here.
-  DEIT_ASSIGN_OR_RETURN(call_received, ext_value<std::string>(ext, "message/call_received", parse_timestamp));
+  DEIT_ASSIGN_OR_RETURN(call_received, ext_value<std::string>(ext, {"message/call_received"}, parse_timestamp));
   m.call_received = call_received.value_or(std::string());
-  DEIT_ASSIGN_OR_RETURN(marking, ext_value<ProtectiveMarking>(ext, "message/marking", parse_protective_marking));
+  DEIT_ASSIGN_OR_RETURN(marking, ext_value<ProtectiveMarking>(ext, {"message/marking"}, parse_protective_marking));
   // Without a marking, assume the stricter one: MAIT incidents carry personal data.
   m.marking = marking.value_or(ProtectiveMarking::official_sensitive);
 
@@ -371,16 +402,18 @@ Result<Decoded> read_message(const xml::Element& root) {
       add_finding(findings, field, "not-carried", "priority '" + p->text + "' in an unknown scheme");
     }
   }
-  inc.priority.emergency = ext.get("incident/priority/emergency") == "true";
-  inc.priority.life_risk = ext.get("incident/priority/life_risk") == "true";
-  inc.status = ext.get("incident/status");
+  inc.priority.emergency = ext.get({"incident/priority/emergency"}) == "true";
+  inc.priority.life_risk = ext.get({"incident/priority/life_risk"}) == "true";
+  inc.status = ext.get({"incident/status"});
   inc.type_summary = std::string(ie->child_text("Summary"));
   if (const auto* hz = ie->child("Hazards"))
     for (const auto* e : hz->children_named("Hazard")) inc.hazards.push_back(Hazard{std::string(e->attribute("code")), e->text});
   for (std::size_t i = 0;; ++i) {
-    const std::string base = "incident/qualifiers/" + std::to_string(i);
-    if (!ext.find(base + "/code")) break;
-    inc.qualifiers.push_back(Code{ext.get(base + "/scheme"), ext.get(base + "/code"), ext.get(base + "/text")});
+    const std::string n = std::to_string(i);
+    if (!ext.find({"incident/qualifiers/", n, "/code"})) break;
+    inc.qualifiers.push_back(Code{ext.get({"incident/qualifiers/", n, "/scheme"}),
+                                  ext.get({"incident/qualifiers/", n, "/code"}),
+                                  ext.get({"incident/qualifiers/", n, "/text"})});
   }
 
   if (const auto* le = ie->child("Location")) {
@@ -415,12 +448,12 @@ Result<Decoded> read_message(const xml::Element& root) {
       l.address.postcode = std::string(a->child_text("Postcode"));
     }
     l.text = std::string(le->child_text("Description"));
-    l.address.administrative_area = ext.get("incident/location/administrative_area");
-    DEIT_ASSIGN_OR_RETURN(usrn, ext_value<std::uint64_t>(ext, "incident/location/usrn", parse_u64));
+    l.address.administrative_area = ext.get({"incident/location/administrative_area"});
+    DEIT_ASSIGN_OR_RETURN(usrn, ext_value<std::uint64_t>(ext, {"incident/location/usrn"}, parse_u64));
     l.usrn = usrn;
-    DEIT_ASSIGN_OR_RETURN(uncertainty, ext_value<double>(ext, "incident/location/uncertainty_m", parse_dbl));
+    DEIT_ASSIGN_OR_RETURN(uncertainty, ext_value<double>(ext, {"incident/location/uncertainty_m"}, parse_dbl));
     l.uncertainty_m = uncertainty;
-    DEIT_ASSIGN_OR_RETURN(source, ext_value<LocationSource>(ext, "incident/location/source", parse_location_source));
+    DEIT_ASSIGN_OR_RETURN(source, ext_value<LocationSource>(ext, {"incident/location/source"}, parse_location_source));
     l.source = source;
     if (!l.source && read_bool(le->child_text("Verified"))) l.source = LocationSource::gazetteer;
   }
@@ -438,26 +471,26 @@ Result<Decoded> read_message(const xml::Element& root) {
         Caller c;
         c.name = std::string(pe->child_text("Name"));
         c.phone = std::string(pe->child_text("Phone"));
-        DEIT_ASSIGN_OR_RETURN(caller_role, ext_value<CallerRole>(ext, "incident/caller/role", parse_caller_role));
+        DEIT_ASSIGN_OR_RETURN(caller_role, ext_value<CallerRole>(ext, {"incident/caller/role"}, parse_caller_role));
         c.role = caller_role;
-        c.consent_to_update = ext.get("incident/caller/consent_to_update") == "true";
+        c.consent_to_update = ext.get({"incident/caller/consent_to_update"}) == "true";
         inc.caller = std::move(c);
         continue;
       }
-      const std::string base = "incident/persons/" + std::to_string(index++);
+      const std::string n = std::to_string(index++);
       Person p;
-      const std::string* exact_role = ext.find(base + "/role");
+      const std::string* exact_role = ext.find({"incident/persons/", n, "/role"});
       p.role = exact_role ? *exact_role : role == "Casualty" ? "casualty" : "subject";
       p.name = std::string(pe->child_text("Name"));
-      p.description = role == "Casualty" ? std::string(pe->child_text("CasualtyStatus")) : ext.get(base + "/description");
+      p.description = role == "Casualty" ? std::string(pe->child_text("CasualtyStatus")) : ext.get({"incident/persons/", n, "/description"});
       if (role != "Casualty" && pe->child("CasualtyStatus")) p.description = std::string(pe->child_text("CasualtyStatus"));
       if (!pe->child_text("Phone").empty())
         add_finding(findings, "MAITMessage/Incident/Persons/Person/Phone", "not-carried",
                     "the canonical model keeps a phone number for the caller only");
-      DEIT_ASSIGN_OR_RETURN(age, ext_value<int>(ext, base + "/age", parse_int));
+      DEIT_ASSIGN_OR_RETURN(age, ext_value<int>(ext, {"incident/persons/", n, "/age"}, parse_int));
       p.age = age;
       for (std::size_t k = 0;; ++k) {
-        const std::string* marker = ext.find(base + "/warning_markers/" + std::to_string(k));
+        const std::string* marker = ext.find({"incident/persons/", n, "/warning_markers/", std::to_string(k)});
         if (!marker) break;
         p.warning_markers.push_back(*marker);
       }
@@ -465,16 +498,20 @@ Result<Decoded> read_message(const xml::Element& root) {
     }
   }
   for (std::size_t i = 0;; ++i) {
-    const std::string base = "incident/vehicles/" + std::to_string(i);
-    if (!ext.find(base + "/registration")) break;
-    inc.vehicles.push_back(Vehicle{ext.get(base + "/registration"), ext.get(base + "/make"), ext.get(base + "/model"),
-                                   ext.get(base + "/colour"), ext.get(base + "/description")});
+    const std::string n = std::to_string(i);
+    if (!ext.find({"incident/vehicles/", n, "/registration"})) break;
+    inc.vehicles.push_back(Vehicle{ext.get({"incident/vehicles/", n, "/registration"}),
+                                   ext.get({"incident/vehicles/", n, "/make"}), ext.get({"incident/vehicles/", n, "/model"}),
+                                   ext.get({"incident/vehicles/", n, "/colour"}),
+                                   ext.get({"incident/vehicles/", n, "/description"})});
   }
   for (std::size_t i = 0;; ++i) {
-    const std::string base = "incident/resources_requested/" + std::to_string(i);
-    if (!ext.find(base + "/kind")) break;
-    DEIT_ASSIGN_OR_RETURN(count, ext_value<int>(ext, base + "/count", parse_int));
-    inc.resources_requested.push_back(ResourceRequest{ext.get(base + "/kind"), count.value_or(1), ext.get(base + "/note")});
+    const std::string n = std::to_string(i);
+    if (!ext.find({"incident/resources_requested/", n, "/kind"})) break;
+    DEIT_ASSIGN_OR_RETURN(count, ext_value<int>(ext, {"incident/resources_requested/", n, "/count"}, parse_int));
+    inc.resources_requested.push_back(ResourceRequest{ext.get({"incident/resources_requested/", n, "/kind"}),
+                                                      count.value_or(1),
+                                                      ext.get({"incident/resources_requested/", n, "/note"})});
   }
   if (const auto* rs = ie->child("Resources")) {
     for (const auto* r : rs->children_named("Resource"))
@@ -486,7 +523,7 @@ Result<Decoded> read_message(const xml::Element& root) {
   if (const auto* lg = ie->child("Log")) {
     std::size_t i = 0;
     for (const auto* e : lg->children_named("Entry")) {
-      const bool sensitive = ext.get("incident/log/" + std::to_string(i++) + "/sensitive") == "true";
+      const bool sensitive = ext.get({"incident/log/", std::to_string(i++), "/sensitive"}) == "true";
       inc.log.push_back(LogEntry{std::string(e->attribute("time")), std::string(e->attribute("author")), e->text, sensitive});
     }
   }
@@ -496,11 +533,11 @@ Result<Decoded> read_message(const xml::Element& root) {
                   "attachment " + std::string(a->attribute("href")) + " (" + std::string(a->attribute("mime")) + ")");
   }
   if (const auto* c = ie->child("Close")) {
-    const std::string* code = ext.find("incident/outcome/code");
+    const std::string* code = ext.find({"incident/outcome/code"});
     if (code || !c->child_text("Reason").empty())
       inc.outcome = Outcome{code ? *code : std::string(), std::string(c->child_text("Reason"))};
   }
-  inc.cancel_reason = ext.get("incident/cancel_reason");
+  inc.cancel_reason = ext.get({"incident/cancel_reason"});
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include "adapters/deit/deit_adapter.hpp"
+#include "schemas/xml.hpp"
 
 #include <gtest/gtest.h>
 
@@ -95,6 +96,30 @@ TEST(DeitAdapter, EncodeDecodeRoundTripKeepsEveryField) {
   EXPECT_EQ(d->message, m);
 }
 
+// The tree builder narrows ASCII in chunks and switches to full UTF-8 encoding at the first
+// chunk holding anything else: text longer than a chunk, with accents, a euro sign and a
+// character outside the BMP (a surrogate pair in Xerces' UTF-16) on either side of the
+// chunk boundaries, in element text and attribute values, must come back unchanged.
+TEST(DeitAdapter, NonAsciiTextAroundChunkBoundariesRoundTrips) {
+  model::IncidentMessage m;
+  m.message_id = "m-utf8";
+  m.sender_agency = "bedfordshire-police";
+  m.receiving_agencies = {"hertfordshire-police"};
+  m.sender_reference = "BP-2";
+  m.sent = "2026-11-23T08:00:02Z";
+  auto& i = m.incident;
+  const std::string ascii(127, 'a');
+  i.type_summary = ascii + "\xC3\xA9" + ascii + ascii + "\xE2\x82\xAC\xF0\x9F\x9A\x91 end";  // é, €, U+1F691
+  i.type = {"nsir", "CFS", "Caf\xC3\xA9 " + ascii + "\xF0\x9F\x9A\x91"};
+  i.log = {{"2026-11-23T08:00:00Z", "op \xC3\xB8", std::string(300, 'x') + "\xF0\x9F\x9A\x91", false}};
+  const std::string xml = encode_canonical(m);
+  auto d = adapter().decode(xml);
+  ASSERT_TRUE(d.ok()) << d.error().describe();
+  EXPECT_EQ(d->message.incident.type_summary, i.type_summary);
+  EXPECT_EQ(d->message.incident.type, i.type);
+  EXPECT_EQ(d->message.incident.log, i.log);
+}
+
 TEST(DeitAdapter, SchemaViolationNamesFieldLineAndColumn) {
   std::string doc = read_file(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
   const auto pos = doc.find("<policeGrade>emergency");
@@ -156,4 +181,25 @@ TEST(DeitAdapter, ParsesConcurrentlyFromManyThreads) {
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 800);
+}
+
+// Identity-constraint checking is switched on only for schema sets that declare a
+// constraint; a set that does must still refuse a duplicate key.
+TEST(SchemaSet, IdentityConstraintsAreCheckedWhereDeclared) {
+  const std::string xsd =
+      "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:t=\"urn:test:ic\""
+      " targetNamespace=\"urn:test:ic\" elementFormDefault=\"qualified\">"
+      "<xs:element name=\"list\"><xs:complexType><xs:sequence>"
+      "<xs:element name=\"item\" maxOccurs=\"unbounded\"><xs:complexType>"
+      "<xs:attribute name=\"id\" type=\"xs:string\" use=\"required\"/></xs:complexType></xs:element>"
+      "</xs:sequence></xs:complexType>"
+      "<xs:unique name=\"ids\"><xs:selector xpath=\"t:item\"/><xs:field xpath=\"@id\"/></xs:unique>"
+      "</xs:element></xs:schema>";
+  auto set = xml::SchemaSet::load({{"urn:test:ic", "ic.xsd", xsd}});
+  ASSERT_TRUE(set.ok()) << set.error().describe();
+  const auto& schemas = *set.value();
+  EXPECT_TRUE(schemas.parse("<list xmlns=\"urn:test:ic\"><item id=\"a\"/><item id=\"b\"/></list>").ok());
+  auto duplicate = schemas.parse("<list xmlns=\"urn:test:ic\">\n<item id=\"a\"/>\n<item id=\"a\"/></list>");
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().rule, "schema") << duplicate.error().describe();
 }
