@@ -501,12 +501,23 @@ void Hub::track(const std::string& transfer_id, const std::string& receiver, con
   std::lock_guard lock(health_mutex_);
   Tracked t{receiver, since, limit ? since + limit->count() * 1000 : 0};
   if (t.due) due_.emplace(t.due, transfer_id);
-  undecided_[transfer_id] = t;
+  if (auto it = undecided_.find(transfer_id); it != undecided_.end()) forget_tracked(it);
+  waiting_by_receiver_[receiver].emplace(since, transfer_id);
+  undecided_.emplace(transfer_id, std::move(t));
 }
 
 void Hub::untrack(const std::string& transfer_id) {
   std::lock_guard lock(health_mutex_);
-  undecided_.erase(transfer_id);  // its due_ entry is skipped when it comes up
+  if (auto it = undecided_.find(transfer_id); it != undecided_.end()) forget_tracked(it);
+}
+
+void Hub::forget_tracked(std::unordered_map<std::string, Tracked>::iterator it) {
+  // Its due_ entry stays and is skipped when it comes up.
+  if (auto w = waiting_by_receiver_.find(it->second.receiver); w != waiting_by_receiver_.end()) {
+    w->second.erase({it->second.since, it->first});
+    if (w->second.empty()) waiting_by_receiver_.erase(w);
+  }
+  undecided_.erase(it);
 }
 
 std::int64_t Hub::deadline_of(const std::string& transfer_id) const {
@@ -540,7 +551,7 @@ void Hub::sweep_deadlines(std::int64_t now) {
       auto it = undecided_.find(id);
       if (it == undecided_.end() || it->second.due != due) continue;  // decided meanwhile
       overdue.emplace_back(id, it->second);
-      undecided_.erase(it);
+      forget_tracked(it);
     }
   }
   for (auto& [id, tracked] : overdue) {
@@ -594,20 +605,14 @@ void Hub::finish_overdue(const std::string& transfer_id, const std::string& rece
 
 void Hub::check_links(std::int64_t now) {
   if (board_.arrangements().empty()) return;
-  // The oldest undecided transfer per receiver, in one pass over them all.
-  std::unordered_map<std::string, std::int64_t> oldest_since;
-  {
-    std::lock_guard lock(health_mutex_);
-    for (const auto& [id, t] : undecided_) {
-      auto [it, added] = oldest_since.emplace(t.receiver, t.since);
-      if (!added) it->second = std::min(it->second, t.since);
-    }
-  }
   for (const buddy::Arrangement& a : board_.arrangements()) {
     std::chrono::seconds link_down{0}, oldest{0};
     const bool connected = dispatcher_.subscriber_count(a.home) > 0;
-    if (auto it = oldest_since.find(a.home); it != oldest_since.end())
-      oldest = std::chrono::seconds((now - it->second) / 1000);
+    {
+      std::lock_guard lock(health_mutex_);
+      if (auto it = waiting_by_receiver_.find(a.home); it != waiting_by_receiver_.end())
+        oldest = std::chrono::seconds((now - it->second.begin()->first) / 1000);
+    }
     if (!connected) {
       std::lock_guard lock(health_mutex_);
       auto it = last_seen_.find(a.home);

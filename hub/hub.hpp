@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -153,6 +154,11 @@ class Hub {
   mutable std::mutex health_mutex_;
   std::multimap<std::int64_t, std::string> due_;         // due time -> transfer id
   std::unordered_map<std::string, Tracked> undecided_;  // transfer id -> tracking
+  // receiver -> (since, transfer id) of its undecided transfers, oldest first: the link
+  // check reads the oldest per agency without walking every undecided transfer (it held
+  // health_mutex_, and so stalled the writer's track(), for milliseconds each second).
+  std::unordered_map<std::string, std::set<std::pair<std::int64_t, std::string>>> waiting_by_receiver_;
+  void forget_tracked(std::unordered_map<std::string, Tracked>::iterator it);  // health_mutex_ held
   std::unordered_map<std::string, std::int64_t> last_seen_;
   std::map<std::string, buddy::Suggestion> suggestions_;
   std::int64_t started_at_ = 0;
