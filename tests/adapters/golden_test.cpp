@@ -39,6 +39,8 @@ TEST(Golden, Police) { expect_golden("police", "rtc-injury.police.xml"); }
 TEST(Golden, Fire) { expect_golden("fire", "rtc-injury.fire.xml"); }
 TEST(Golden, Ambulance) { expect_golden("ambulance", "rtc-injury.ambulance.json"); }
 TEST(Golden, Mait) { expect_golden("mait", "rtc-injury.mait.xml"); }
+// What hub versions before the two-extension MAIT form wrote: one <Extension> per field.
+TEST(Golden, MaitPerFieldExtensionsOfEarlierVersions) { expect_golden("mait", "rtc-injury.mait-per-field.xml"); }
 TEST(Golden, Cap) { expect_golden("cap", "rtc-injury.cap.xml"); }
 
 TEST(Golden, FireSeesTheMappedTypeAndKeepsTheOriginal) {

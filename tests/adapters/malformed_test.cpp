@@ -115,8 +115,25 @@ TEST(Malformed, MaitResponseIsNotAnIncident) {
 
 TEST(Malformed, MaitBadExtensionValueIsLocated) {
   std::string doc = golden("rtc-injury.mait.xml");
+  const int line = replace_first(doc, ";location/source=caller;", ";location/source=psychic;");
+  auto d = adapter("mait").decode(doc);
+  expect_error(d, "extension", "Extension[@name='incident']", line);
+  EXPECT_NE(d.error().message.find("incident/location/source"), std::string::npos) << d.error().describe();
+}
+
+TEST(Malformed, MaitPerFieldBadExtensionValueIsLocated) {
+  std::string doc = golden("rtc-injury.mait-per-field.xml");
   const int line = replace_first(doc, "name=\"message/reason\">assistance-request<", "name=\"message/reason\">because<");
   expect_error(adapter("mait").decode(doc), "extension", "message/reason", line);
+}
+
+TEST(Malformed, MaitExtensionFieldsAreKeyValue) {
+  std::string doc = golden("rtc-injury.mait.xml");
+  const int line = replace_first(doc, ";persons/0/age=34;", ";persons/0/age;");
+  expect_error(adapter("mait").decode(doc), "extension", "Extension[@name='incident']", line);
+  std::string lone = golden("rtc-injury.mait.xml");
+  replace_first(lone, "=extrication</Extension>", "=extrication\\</Extension>");
+  expect_error(adapter("mait").decode(lone), "extension", "Extension[@name='incident']", line);
 }
 
 TEST(Malformed, CapSchemaViolation) {
@@ -172,6 +189,14 @@ TEST(Malformed, CapAddressMustBeAnAgencyId) {
 
 TEST(Malformed, MaitExtensionTimeMustBeATimestamp) {
   std::string doc = golden("rtc-injury.mait.xml");
+  const int line = replace_first(doc, "call_received=2026-11-23T08:14:05Z", "call_received=2026-11-23T081:4:05Z");
+  auto d = adapter("mait").decode(doc);
+  expect_error(d, "extension", "Extension[@name='message']", line);
+  EXPECT_NE(d.error().message.find("message/call_received"), std::string::npos) << d.error().describe();
+}
+
+TEST(Malformed, MaitPerFieldExtensionTimeMustBeATimestamp) {
+  std::string doc = golden("rtc-injury.mait-per-field.xml");
   const auto at = doc.find("name=\"message/call_received\">");
   ASSERT_NE(at, std::string::npos);
   const auto value = doc.find('>', at) + 1;
