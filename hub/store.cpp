@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include "hub/wal_coalescing_vfs.hpp"
+
 #include <chrono>
 #include <ctime>
 #include <unordered_map>
@@ -266,7 +268,8 @@ class Connection {
     sqlite3* db = nullptr;
     const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
                       SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    // The writer's WAL frames go out in one write per commit (wal_coalescing_vfs.hpp).
+    if (sqlite3_open_v2(path.c_str(), &db, flags, writer ? wal_coalescing_vfs() : nullptr) != SQLITE_OK) {
       Error e = db_error(db, "cannot open " + path);
       sqlite3_close(db);
       return e;
