@@ -2,12 +2,12 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <new>
 #include <string>
 #include <vector>
-#include <algorithm>
 
 namespace deit::hub {
 namespace {
@@ -159,11 +159,14 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
     if (flags & SQLITE_OPEN_MAIN_DB) {
       open_mains.push_back(f);
     } else {
+      // SQLite opens a WAL from inside a call on its database's connection, right after
+      // that database (the store opens its writer, then its checkpointer, on one path):
+      // the newest unpaired database of that name is this WAL's.
       const std::string wal_name = name;
-      for (ShimFile* m : open_mains)
-        if (!m->partner && m->name && wal_name == std::string(m->name) + "-wal") {
-          m->partner = f;
-          f->partner = m;
+      for (auto m = open_mains.rbegin(); m != open_mains.rend(); ++m)
+        if (!(*m)->partner && (*m)->name && wal_name == std::string((*m)->name) + "-wal") {
+          (*m)->partner = f;
+          f->partner = *m;
           break;
         }
     }
