@@ -940,6 +940,30 @@ TEST_F(StoreTest, ConcurrentSubmitsAllCommitInSeqOrder) {
   EXPECT_EQ(count("pending"), kThreads * kPerThread);
 }
 
+// Commits go to the WAL; the background checkpointer copies them into the database file
+// in steps while the writer goes on, without any reader or writer asking for it.
+TEST_F(StoreTest, CommittedPagesReachTheDatabaseFileInTheBackground) {
+  const auto db = dir_ / "hub.db";
+  const auto initial = fs::file_size(db);
+  std::vector<std::future<void>> done;
+  for (int i = 0; i < 400; ++i) {  // about 3 MiB of WAL, several checkpoint steps
+    auto r = request(Msg{"M-" + std::to_string(i), MessageType::create, "REF-" + std::to_string(i)});
+    r.canonical_xml += std::string(6000, 'x');
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    store_->submit(std::move(r), [p](Result<SubmitOutcome> out) {
+      EXPECT_TRUE(out.ok());
+      p->set_value();
+    });
+  }
+  for (auto& f : done) f.wait();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (fs::file_size(db) < initial + (2u << 20) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GE(fs::file_size(db), initial + (2u << 20)) << "the WAL was not checkpointed into " << db;
+  EXPECT_EQ(count("transfers"), 400);
+}
+
 TEST_F(StoreTest, AFailingOpInABatchDoesNotUndoTheOthers) {
   // Create REF-x to the ambulance service first, so a later create of REF-x to fire AND
   // ambulance fails on its second target, after its first target's rows were written.
