@@ -3,7 +3,8 @@
 # the gazetteer sample, info-level logging to a file), then runs deit-load RUNS times for
 #   max:   MESSAGES incidents on CONNECTIONS connections as fast as they go
 #   paced: 1,000 incidents/s offered for PACED_SECONDS seconds on PACED_CONNECTIONS
-# and prints every run's JSON plus a summary line of medians.
+# and prints every run's JSON (with the hub's CPU time per transfer added) plus a summary
+# line of medians.
 # 32 connections by default: a regional hub serves some 40 control rooms (forces, fire and
 # rescue services, ambulance trusts), each sending on its own connection. Each deit-load
 # connection waits for "received" before its next submit, so with few connections the
@@ -27,11 +28,26 @@ hub=$!
 trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do grep -q "event=listening" "$work/var/deit-hub.log" 2>/dev/null && break; sleep 0.1; done
 load="$BUILD/bench/transfer/deit-load --hub 127.0.0.1:$port --certs $work/var/certs"
+# The hub's CPU time (user + system, all threads) in clock ticks: per transfer it is the
+# steadiest figure an A/B comparison has on a noisy machine.
+hub_ticks() { awk '{print $14 + $15}' "/proc/$hub/stat"; }
+ticks_per_s=$(getconf CLK_TCK)
+# Runs deit-load and adds the hub's CPU microseconds per transfer to its JSON line.
+measure() {
+  local kind=$1 messages=$2 before line
+  shift 2
+  before=$(hub_ticks)
+  line=$($load --messages "$messages" "$@")
+  python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+d["hub_cpu_us_per_transfer"] = round((int(sys.argv[3]) - int(sys.argv[2])) * 1e6 / int(sys.argv[4]) / int(sys.argv[5]))
+print(sys.argv[6], json.dumps(d))' "$line" "$before" "$(hub_ticks)" "$ticks_per_s" "$messages" "$kind"
+}
 results=()
 for i in $(seq 1 "$RUNS"); do
-  results+=("max $($load --messages "$MESSAGES" --connections "$CONNECTIONS" --run "max$i")")
+  results+=("$(measure max "$MESSAGES" --connections "$CONNECTIONS" --run "max$i")")
   echo "${results[-1]}"
-  results+=("paced $($load --messages $((PACED_SECONDS * 1000)) --connections "$PACED_CONNECTIONS" --rate 1000 --run "paced$i")")
+  results+=("$(measure paced $((PACED_SECONDS * 1000)) --connections "$PACED_CONNECTIONS" --rate 1000 --run "paced$i")")
   echo "${results[-1]}"
 done
 printf '%s\n' "${results[@]}" | python3 -c '
@@ -45,7 +61,9 @@ out = {"bench": "transfer-summary", "runs": len(runs["max"]),
        "max_throughput_per_s": med([r["throughput_per_s"] for r in runs["max"]]),
        "max_p50_ms": med([r["latency_ms"]["p50"] for r in runs["max"]]),
        "max_p99_ms": med([r["latency_ms"]["p99"] for r in runs["max"]]),
+       "max_hub_cpu_us_per_transfer": med([r["hub_cpu_us_per_transfer"] for r in runs["max"]]),
        "paced_1000_p50_ms": med([r["latency_ms"]["p50"] for r in runs["paced"]]),
        "paced_1000_p99_ms": med([r["latency_ms"]["p99"] for r in runs["paced"]]),
-       "paced_1000_max_ms": med([r["latency_ms"]["max"] for r in runs["paced"]])}
+       "paced_1000_max_ms": med([r["latency_ms"]["max"] for r in runs["paced"]]),
+       "paced_1000_hub_cpu_us_per_transfer": med([r["hub_cpu_us_per_transfer"] for r in runs["paced"]])}
 print(json.dumps(out))'
