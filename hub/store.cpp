@@ -285,9 +285,12 @@ class Connection {
       // WAL: readers never block the writer. synchronous=FULL: a commit is on disk
       // (fsync of the WAL) before the sender is told "received".
       // Checkpoints run on their own thread (run_checkpoints), not inside a sender's commit.
-      // journal_size_limit: once the WAL restarts, its file is cut back to 64 MiB.
+      // journal_size_limit: above the WAL's usual cycle (kWalRestartFrames frames of 4 KiB
+      // plus headers, 67.5 MB), so its file is cut back only after an unusual growth. At
+      // 64 MiB every cycle ended in a truncate that freed blocks the next cycle allocated
+      // again (the root file system is mounted with `discard`).
       for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
-                                 "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=67108864"}) {
+                                 "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=134217728"}) {
         if (auto s = c->exec(pragma); !s) return s.error();
       }
       if (auto s = c->exec(kTables); !s) return s.error();
@@ -673,7 +676,7 @@ struct Store::Impl {
   // always lands while it copies), so the WAL would never restart and would grow without
   // bound. Once it passes kWalRestartFrames, the writer itself checkpoints the few frames
   // the background pass left; with nothing left to copy, the next transaction starts the
-  // WAL from the top again (and journal_size_limit cuts the file back).
+  // WAL from the top again, overwriting the same file.
   static constexpr std::int64_t kSlowCommitMs = 20;
   static constexpr int kWalRestartFrames = 16384;  // 64 MiB of 4 KiB pages
   std::atomic<int> wal_frames{0};                  // set by the WAL hook after each commit
