@@ -572,10 +572,11 @@ struct Store::Impl {
   std::thread thread;
   // Copies committed WAL pages into the database file off the commit path, so no
   // sender's commit pays for a checkpoint (wal_autocheckpoint is off). In small steps: a
-  // checkpoint ends with an fsync of the database file, and a commit's fsync of the WAL
-  // waits behind it on the disk, so one large checkpoint is a spike in every sender's
-  // latency (p99 at 1,000/s offered: 28 ms with a pass every 500 ms, 7 to 10 ms in steps
-  // of about 1 MiB; bench/transfer).
+  // large checkpoint (its reads, its writes and the fsync of the database file when it
+  // reaches the WAL's end) competes with the commits' fsync of the WAL, and showed as a
+  // spike in every sender's latency (p99 at 1,000/s offered: 28 ms with a pass every
+  // 500 ms, 7 to 10 ms in steps of about 1 MiB; bench/transfer). The writer's wake-up is
+  // not under the mutex, so one can be missed; the idle timeout bounds that.
   static constexpr int kCheckpointStepFrames = 256;  // 1 MiB of 4 KiB pages
   static constexpr auto kCheckpointIdle = std::chrono::milliseconds(100);
   std::unique_ptr<Connection> checkpointer;
