@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <random>
@@ -851,7 +852,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // Sends the agency's pending deliveries in order, then new ones as they commit, with at
   // most `stream_window` unacknowledged; the client acknowledges with {"ack":[seq,...]}.
+  // `?batch=N` (2..512): each frame is a JSON array of up to N deliveries, as many as are
+  // waiting. Under load this keeps the stream up with the submits: every frame written is
+  // one trip through the I/O threads' queue, behind every connection's handlers.
   net::awaitable<void> stream_session(TlsStream stream, Request req, Identity who) {
+    const std::size_t per_frame = std::clamp<std::uint64_t>(to_uint(query_param(req.target(), "batch"), 1), 1, 512);
+    const bool arrays = per_frame > 1;
     auto self = shared_from_this();
     auto ex = co_await net::this_coro::executor;
     auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(stream));
@@ -883,16 +889,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         continue;
       }
       bool failed = false;
-      for (const auto& d : batch) {
-        const std::string frame = json::serialize(delivery_json(d));
+      for (std::size_t at = 0; at < batch.size() && !failed; at += per_frame) {
+        const std::size_t end = std::min(batch.size(), at + per_frame);
+        std::string frame;
+        if (arrays) {
+          json::array deliveries;
+          for (std::size_t i = at; i < end; ++i) deliveries.push_back(delivery_json(batch[i]));
+          frame = json::serialize(deliveries);
+        } else {
+          frame = json::serialize(delivery_json(batch[at]));
+        }
         ws->text(true);
         auto [ec, n] = co_await ws->async_write(net::buffer(frame), nothrow);
         if (ec) {
           failed = true;
           break;
         }
-        in_flight->insert(d.seq);
-        ++sent;
+        for (std::size_t i = at; i < end; ++i) in_flight->insert(batch[i].seq);
+        sent += end - at;
       }
       if (failed) break;
     }

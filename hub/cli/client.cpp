@@ -149,7 +149,7 @@ struct StreamClient::Impl {
 StreamClient::StreamClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StreamClient::~StreamClient() { close(); }
 
-Result<std::unique_ptr<StreamClient>> StreamClient::connect(const ClientOptions& options) {
+Result<std::unique_ptr<StreamClient>> StreamClient::connect(const ClientOptions& options, unsigned batch) {
   auto impl = std::make_unique<Impl>();
   auto ctx = make_context(options);
   if (!ctx) return ctx.error();
@@ -158,7 +158,8 @@ Result<std::unique_ptr<StreamClient>> StreamClient::connect(const ClientOptions&
   if (auto s = open_tls(impl->io, impl->ws->next_layer(), options); !s) return s.error();
   beast::get_lowest_layer(*impl->ws).expires_never();
   boost::system::error_code ec;
-  impl->ws->handshake(options.host + ":" + options.port, "/v1/stream", ec);
+  const std::string target = batch > 1 ? "/v1/stream?batch=" + std::to_string(batch) : "/v1/stream";
+  impl->ws->handshake(options.host + ":" + options.port, target, ec);
   if (ec) return Error::make("websocket", "stream handshake failed: " + ec.message());
   return std::unique_ptr<StreamClient>(new StreamClient(std::move(impl)));
 }

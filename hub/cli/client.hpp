@@ -45,10 +45,11 @@ class Client {
 
 class StreamClient {
  public:
-  // Opens GET /v1/stream as a WebSocket over mutual TLS.
-  static Result<std::unique_ptr<StreamClient>> connect(const ClientOptions& options);
+  // Opens GET /v1/stream as a WebSocket over mutual TLS. With `batch` above 1 each frame
+  // is a JSON array of up to that many deliveries (`?batch=N`); with 1, one delivery.
+  static Result<std::unique_ptr<StreamClient>> connect(const ClientOptions& options, unsigned batch = 1);
   ~StreamClient();
-  // Blocks for the next delivery frame (JSON text). `timeout_ms` 0 waits forever.
+  // Blocks for the next frame (JSON text). `timeout_ms` 0 waits forever.
   Result<std::string> next(int timeout_ms = 0);
   Status ack(const std::vector<std::uint64_t>& seqs);
   void close();

@@ -102,6 +102,52 @@ TEST(TransferEndToEnd, SendReceiveAcceptAndTheSenderIsTold) {
   EXPECT_EQ(nosy->status, 404);
 }
 
+TEST(TransferEndToEnd, BatchedStreamFramesCarryEveryWaitingDeliveryInOrder) {
+  HubProcess hub;
+  auto police = hub.client("hertfordshire-police");
+  for (int i = 1; i <= 5; ++i) {
+    auto sent = police->request("POST", "/v1/transfers", sample_message("m-" + std::to_string(i), "REF-" + std::to_string(i)),
+                                "application/xml");
+    ASSERT_TRUE(sent.ok()) << sent.error().describe();
+    ASSERT_EQ(sent->status, 202) << sent->body;
+  }
+  auto connected = hub::StreamClient::connect(hub.options("hertfordshire-fire"), 4);
+  ASSERT_TRUE(connected.ok()) << connected.error().describe();
+  auto& stream = **connected;
+  // Five were waiting: a frame of four (the batch size), then a frame of one, in order.
+  std::vector<std::string> messages;
+  std::vector<std::size_t> frame_sizes;
+  std::vector<std::uint64_t> seqs;
+  while (messages.size() < 5) {
+    auto frame = stream.next(5000);
+    ASSERT_TRUE(frame.ok()) << frame.error().describe();
+    const json::value v = json::parse(*frame);
+    ASSERT_TRUE(v.is_array()) << *frame;
+    frame_sizes.push_back(v.as_array().size());
+    for (const auto& d : v.as_array()) {
+      messages.push_back(str(d.as_object(), "message"));
+      seqs.push_back(d.as_object().at("delivery").to_number<std::uint64_t>());
+    }
+  }
+  EXPECT_EQ(frame_sizes, (std::vector<std::size_t>{4, 1}));
+  EXPECT_EQ(messages, (std::vector<std::string>{"m-1", "m-2", "m-3", "m-4", "m-5"}));
+  ASSERT_TRUE(stream.ack(seqs).ok());
+
+  // A delivery committed later comes as an array of one.
+  ASSERT_EQ(police->request("POST", "/v1/transfers", sample_message("m-6", "REF-6"), "application/xml")->status, 202);
+  auto later = stream.next(5000);
+  ASSERT_TRUE(later.ok()) << later.error().describe();
+  const json::value one = json::parse(*later);
+  ASSERT_TRUE(one.is_array() && one.as_array().size() == 1) << *later;
+  EXPECT_EQ(str(one.as_array()[0].as_object(), "message"), "m-6");
+  ASSERT_TRUE(stream.ack({one.as_array()[0].as_object().at("delivery").to_number<std::uint64_t>()}).ok());
+  stream.close();
+
+  // Everything acknowledged: a new stream (one delivery per frame) has nothing to send.
+  auto plain = hub.stream("hertfordshire-fire");
+  EXPECT_FALSE(plain->next(700).ok());
+}
+
 TEST(TransferEndToEnd, RefusalsAreProblemDetailsNamingTheRule) {
   HubProcess hub;
   auto police = hub.client("hertfordshire-police");
