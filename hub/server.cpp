@@ -923,10 +923,26 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (!*closed) co_await ws->async_close(websocket::close_code::going_away, nothrow);
   }
 
+  // Acknowledgements a stream's client sent that are not yet committed.
+  struct PendingAcks {
+    explicit PendingAcks(net::any_io_executor ex) : ready(std::move(ex)) {}
+    std::vector<std::uint64_t> seqs;
+    Signal ready;
+    bool reading = true;  // the client may still send some
+  };
+
+  // Reads the client's acknowledgements; ack_committer commits them. Frames that arrive
+  // while a commit is under way go into the next one together: one commit per frame, each
+  // waiting its turn in a group commit, let a busy stream fall behind its submits (5,000 /s
+  // offered from 128 senders: receipt p50 1.8 s, the window full of frames awaiting
+  // acknowledgement).
   net::awaitable<void> stream_reader(std::shared_ptr<websocket::stream<TlsStream>> ws, std::shared_ptr<Signal> signal,
                                      std::shared_ptr<std::set<std::uint64_t>> in_flight, std::shared_ptr<bool> closed,
                                      std::string agency) {
     auto self = shared_from_this();
+    auto acks = std::make_shared<PendingAcks>(co_await net::this_coro::executor);
+    net::co_spawn(co_await net::this_coro::executor, ack_committer(acks, signal, in_flight, closed, std::move(agency)),
+                  net::detached);
     beast::flat_buffer buf;
     for (;;) {
       auto [ec, n] = co_await ws->async_read(buf, nothrow);
@@ -934,10 +950,30 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto seqs = parse_ack(beast::buffers_to_string(buf.data()));
       buf.consume(buf.size());
       if (!seqs) continue;
-      std::vector<std::uint64_t> to_ack = *seqs;
+      acks->seqs.insert(acks->seqs.end(), seqs->begin(), seqs->end());
+      acks->ready.raise();
+    }
+    acks->reading = false;
+    acks->ready.raise();
+  }
+
+  // The stream is closed only once every acknowledgement its client sent is committed.
+  net::awaitable<void> ack_committer(std::shared_ptr<PendingAcks> acks, std::shared_ptr<Signal> signal,
+                                     std::shared_ptr<std::set<std::uint64_t>> in_flight, std::shared_ptr<bool> closed,
+                                     std::string agency) {
+    auto self = shared_from_this();
+    for (;;) {
+      if (acks->seqs.empty()) {
+        if (!acks->reading) break;
+        co_await acks->ready.wait(std::chrono::seconds(30));
+        continue;
+      }
+      std::vector<std::uint64_t> to_ack = std::move(acks->seqs);
+      acks->seqs.clear();
+      const std::vector<std::uint64_t> committing = to_ack;
       auto outcome = co_await await_result<AckOutcome>(
           [this, &agency, &to_ack](auto done) { hub.acknowledge(agency, std::move(to_ack), std::move(done)); });
-      for (auto s : *seqs) in_flight->erase(s);
+      for (auto s : committing) in_flight->erase(s);
       signal->raise();
     }
     *closed = true;
