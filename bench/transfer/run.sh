@@ -3,6 +3,9 @@
 # the gazetteer sample, info-level logging to a file), then runs deit-load RUNS times for
 #   max:   MESSAGES incidents on CONNECTIONS connections as fast as they go
 #   paced: 1,000 incidents/s offered for PACED_SECONDS seconds on PACED_CONNECTIONS
+#   offered: SUSTAINED_RATE incidents/s offered (open loop, the 5,000 /s target) for
+#            PACED_SECONDS seconds on SUSTAINED_CONNECTIONS: does the hub keep up with a
+#            rate it is not allowed to slow down, as a closed loop lets it?
 # and prints every run's JSON (with the hub's CPU time per transfer added) plus a summary
 # line of medians.
 # 32 connections by default: a regional hub serves some 40 control rooms (forces, fire and
@@ -10,7 +13,8 @@
 # connection waits for "received" before its next submit, so with few connections the
 # paced run measures the load generator's queue rather than the hub.
 # Usage: bench/transfer/run.sh [BUILD_DIR]
-#   env: RUNS, MESSAGES, CONNECTIONS, PACED_SECONDS, PACED_CONNECTIONS
+#   env: RUNS, MESSAGES, CONNECTIONS, PACED_SECONDS, PACED_CONNECTIONS, SUSTAINED_RATE,
+#        SUSTAINED_CONNECTIONS (SUSTAINED_RATE=0 skips that run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -19,6 +23,10 @@ MESSAGES=${MESSAGES:-20000}
 CONNECTIONS=${CONNECTIONS:-32}
 PACED_CONNECTIONS=${PACED_CONNECTIONS:-32}
 PACED_SECONDS=${PACED_SECONDS:-10}
+SUSTAINED_RATE=${SUSTAINED_RATE:-5000}
+# Enough senders that an open loop at this rate never waits for a free connection
+# (at this load each answer takes 30 to 50 ms, so 128 senders could offer only about 4,500 /s).
+SUSTAINED_CONNECTIONS=${SUSTAINED_CONNECTIONS:-256}
 work=$(mktemp -d /tmp/deit-bench.XXXXXX)
 port=$((18000 + RANDOM % 2000))
 sed -e "s#\"listen\": \"127.0.0.1:8443\"#\"listen\": \"127.0.0.1:$port\"#" \
@@ -49,10 +57,14 @@ for i in $(seq 1 "$RUNS"); do
   echo "${results[-1]}"
   results+=("$(measure paced $((PACED_SECONDS * 1000)) --connections "$PACED_CONNECTIONS" --rate 1000 --run "paced$i")")
   echo "${results[-1]}"
+  if [ "$SUSTAINED_RATE" -gt 0 ]; then
+    results+=("$(measure offered $((PACED_SECONDS * SUSTAINED_RATE)) --connections "$SUSTAINED_CONNECTIONS" --rate "$SUSTAINED_RATE" --run "offered$i")")
+    echo "${results[-1]}"
+  fi
 done
 printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
-runs = {"max": [], "paced": []}
+runs = {"max": [], "paced": [], "offered": []}
 for line in sys.stdin:
     kind, _, text = line.partition(" ")
     runs[kind].append(json.loads(text))
@@ -66,4 +78,11 @@ out = {"bench": "transfer-summary", "runs": len(runs["max"]),
        "paced_1000_p99_ms": med([r["latency_ms"]["p99"] for r in runs["paced"]]),
        "paced_1000_max_ms": med([r["latency_ms"]["max"] for r in runs["paced"]]),
        "paced_1000_hub_cpu_us_per_transfer": med([r["hub_cpu_us_per_transfer"] for r in runs["paced"]])}
+if runs["offered"]:
+    o = runs["offered"]
+    out.update({"offered_rate_per_s": o[0]["offered_rate_per_s"],
+                "offered_throughput_per_s": med([r["throughput_per_s"] for r in o]),
+                "offered_p50_ms": med([r["latency_ms"]["p50"] for r in o]),
+                "offered_p99_ms": med([r["latency_ms"]["p99"] for r in o]),
+                "offered_hub_cpu_us_per_transfer": med([r["hub_cpu_us_per_transfer"] for r in o])})
 print(json.dumps(out))'

@@ -148,6 +148,46 @@ TEST(TransferEndToEnd, BatchedStreamFramesCarryEveryWaitingDeliveryInOrder) {
   EXPECT_FALSE(plain->next(700).ok());
 }
 
+// A receiver that acknowledges each frame at once, back to back, gets ahead of the hub's
+// commits: the hub gathers what arrives meanwhile into one commit, and loses none.
+TEST(TransferEndToEnd, AcknowledgementsSentBackToBackAreAllCommitted) {
+  HubProcess hub;
+  auto police = hub.client("hertfordshire-police");
+  constexpr int kMessages = 30;
+  std::vector<std::string> transfers;
+  for (int i = 1; i <= kMessages; ++i) {
+    auto sent = police->request("POST", "/v1/transfers", sample_message("a-" + std::to_string(i), "ACK-" + std::to_string(i)),
+                                "application/xml");
+    ASSERT_TRUE(sent.ok()) << sent.error().describe();
+    ASSERT_EQ(sent->status, 202) << sent->body;
+    transfers.push_back(str(parse_object(sent->body).at("transfers").as_array()[0].as_object(), "id"));
+  }
+  {
+    auto stream = hub.stream("hertfordshire-fire");
+    for (int i = 0; i < kMessages; ++i) {
+      auto frame = stream->next(5000);
+      ASSERT_TRUE(frame.ok()) << frame.error().describe();
+      ASSERT_TRUE(stream->ack({parse_object(*frame).at("delivery").to_number<std::uint64_t>()}).ok());
+    }
+    stream->close();
+  }
+  // The stream's last commit may still be under way when the client has closed.
+  auto fire = hub.client("hertfordshire-fire");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (const auto& id : transfers) {
+    std::string state;
+    for (bool first = true; state != "delivered" && (first || std::chrono::steady_clock::now() < deadline); first = false) {
+      if (!first) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      auto shown = fire->request("GET", "/v1/transfers/" + id);
+      ASSERT_TRUE(shown.ok());
+      state = str(parse_object(shown->body), "state");
+    }
+    EXPECT_EQ(state, "delivered") << id;
+  }
+  auto again = hub.stream("hertfordshire-fire");
+  EXPECT_FALSE(again->next(700).ok()) << "every acknowledged delivery must stay acknowledged";
+}
+
 TEST(TransferEndToEnd, RefusalsAreProblemDetailsNamingTheRule) {
   HubProcess hub;
   auto police = hub.client("hertfordshire-police");
