@@ -321,7 +321,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   if (!root.is_object()) return Error::make("config", "the configuration must be a JSON object", "/");
 
   Config c;
-  Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "tls", "delivery",
+  Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "retention_days", "tls", "delivery",
                                   "limits", "gazetteer", "mappings_dir", "agencies", "administrators",
                                   "acceptance", "buddy", "sharing_rules", "links"});
   DEIT_CHECK(r.check_keys());
@@ -334,6 +334,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (!levels.count(c.log_level)) return Error::make("config", "'" + c.log_level + "' is not a log level", "log_level");
   DEIT_CHECK(r.integer("io_threads", c.io_threads, 1, 64));
+  DEIT_CHECK(r.integer("retention_days", c.retention_days, 0, 36'500));
   DEIT_CHECK(r.string("mappings_dir", c.mappings_dir));
 
   if (const json::value* t = r.get("tls")) {

@@ -113,6 +113,9 @@ struct Config {
   std::string log_file;  // empty: stdout only
   std::string log_level = "info";
   int io_threads = 2;
+  // Days after a transfer ends (closed, cancelled, rejected) before its personal data is
+  // erased (Store::erase_ended); 0 keeps everything. The period is the force's policy.
+  int retention_days = 0;
   TlsConfig tls;
   DeliveryConfig delivery;
   Limits limits;

@@ -371,6 +371,32 @@ void Hub::sweep_dead_letters(std::int64_t now) {
   });
 }
 
+void Hub::sweep_retention(std::int64_t now) {
+  if (config_.retention_days <= 0) return;
+  RetentionRequest request;
+  {
+    std::lock_guard lock(retention_mutex_);
+    if (retention_running_ || now < retention_next_at_) return;
+    retention_running_ = true;
+    request.after = retention_cursor_;
+  }
+  request.ended_before = now - std::int64_t{config_.retention_days} * 24 * 3600 * 1000;
+  request.reason = "retention: ended more than " + std::to_string(config_.retention_days) + " days ago";
+  std::string reason = request.reason;
+  store_->erase_ended(std::move(request), [this, now, reason = std::move(reason)](Result<RetentionOutcome> r) {
+    if (r) {
+      for (const auto& id : r->erased) spdlog::info("event=erased transfer={} by=\"hub\" reason=\"{}\"", id, reason);
+      for (const auto& id : r->skipped)
+        spdlog::warn("event=retention-skipped transfer={} reason=\"a delivery is still pending\"", id);
+    } else {
+      spdlog::error("event=retention-failed error=\"{}\"", r.error().describe());
+    }
+    std::lock_guard lock(retention_mutex_);
+    if (r) retention_cursor_ = r->next;
+    retention_next_at_ = r && r->more ? 0 : now + 10 * 60 * 1000;
+    retention_running_ = false;
+  });
+}
 
 // ---------------------------------------------------------------- routing and buddy
 

@@ -109,6 +109,9 @@ class Hub {
 
   // Dead-letters deliveries pending longer than the configured limit, with an alert.
   void sweep_dead_letters(std::int64_t now);
+  // With retention_days set: every 10 minutes (at once while a pass has more), erases the
+  // transfers that ended longer ago than that (Store::erase_ended).
+  void sweep_retention(std::int64_t now);
 
   // Whether `caller` may read `transfer` (sender, receiver, the home agency a buddy ran it
   // for, or an administrator).
@@ -143,6 +146,10 @@ class Hub {
   Dispatcher dispatcher_;
   std::optional<gazetteer::Gazetteer> gazetteer_;
   std::atomic<bool> sweeping_{false};
+  std::mutex retention_mutex_;  // the sweep's strand and the store's completion thread
+  bool retention_running_ = false;
+  std::int64_t retention_next_at_ = 0;
+  RetentionCursor retention_cursor_;  // in memory: a restart looks at the erased ones once more
   buddy::Board board_;
 
   // Undecided transfers with an acceptance deadline, and the health of each agency's link.

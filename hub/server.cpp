@@ -1091,6 +1091,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     while (!stopped) {
       const std::int64_t now = now_ms();
       hub.sweep_dead_letters(now);
+      hub.sweep_retention(now);
       hub.sweep_deadlines(now);
       hub.check_links(now);
       if (std::chrono::steady_clock::now() >= next_head_log) {

@@ -170,6 +170,8 @@ const char* kLateIndexes = R"sql(
 CREATE INDEX IF NOT EXISTS transfers_invocation ON transfers(invocation) WHERE invocation != '';
 CREATE INDEX IF NOT EXISTS transfers_on_behalf ON transfers(on_behalf_of, stored_at) WHERE on_behalf_of != '';
 CREATE INDEX IF NOT EXISTS deliveries_held ON deliveries(transfer_id) WHERE state = 'held';
+CREATE INDEX IF NOT EXISTS transfers_ended ON transfers(max(closed_at, cancelled_at, rejected_at))
+  WHERE state IN ('closed', 'cancelled', 'rejected');
 )sql";
 
 // Schema version 3: the hash-chained audit log (audit.hpp). No index beyond seq: an index
@@ -1455,6 +1457,46 @@ struct Store::Impl {
                                r.detail});
   }
 
+  Status do_erase_ended(Connection& c, const RetentionRequest& r, RetentionOutcome& out) {
+    struct Candidate {
+      std::string id;
+      std::int64_t key, ended_at;
+    };
+    std::vector<Candidate> candidates;
+    {
+      // The expression and the state list match the transfers_ended index exactly.
+      auto& s = c.stmt(
+          "SELECT id, key, max(closed_at, cancelled_at, rejected_at) FROM transfers "
+          "WHERE state IN ('closed', 'cancelled', 'rejected') AND max(closed_at, cancelled_at, rejected_at) < ? "
+          "AND (max(closed_at, cancelled_at, rejected_at) > ? OR (max(closed_at, cancelled_at, rejected_at) = ? AND key > ?)) "
+          "ORDER BY max(closed_at, cancelled_at, rejected_at), key LIMIT ?");
+      DEIT_SQL_OK(s);
+      s.bind(r.ended_before).bind(r.after.ended_at).bind(r.after.ended_at).bind(r.after.key).bind(static_cast<std::int64_t>(r.limit));
+      while (s.step() == SQLITE_ROW) candidates.push_back(Candidate{s.text(0), s.i64(1), s.i64(2)});
+      s.reset();
+    }
+    out.next = r.after;
+    out.more = candidates.size() == r.limit;
+    for (const auto& candidate : candidates) {
+      out.next = RetentionCursor{candidate.ended_at, candidate.key};
+      auto& erased = c.stmt("SELECT 1 FROM events WHERE transfer_key = ? AND event = 'erased' LIMIT 1");
+      DEIT_SQL_OK(erased);
+      erased.bind(candidate.key);
+      const bool already = erased.step() == SQLITE_ROW;
+      erased.reset();
+      if (already) continue;
+      EraseOutcome erasure;
+      if (auto st = do_erase(c, EraseRequest{candidate.id, "hub", r.reason}, erasure); !st) {
+        // Refused before it changed anything: a delivery of it is still pending.
+        if (st.error().rule != "conflict") return st;
+        out.skipped.push_back(candidate.id);
+        continue;
+      }
+      out.erased.push_back(candidate.id);
+    }
+    return Status::success();
+  }
+
   Result<buddy::Invocation> read_invocation(Connection& c, const std::string& id) {
     auto& s = c.stmt("SELECT " INVOCATION_COLUMNS " FROM invocations WHERE id = ?");
     DEIT_SQL_OK(s);
@@ -1660,6 +1702,16 @@ void Store::erase_transfer(EraseRequest request, std::function<void(Result<Erase
   run_op<EraseOutcome>(
       *impl_,
       [impl, request = std::move(request)](Connection& c, EraseOutcome& out) { return impl->do_erase(c, request, out); },
+      std::move(done));
+}
+
+void Store::erase_ended(RetentionRequest request, std::function<void(Result<RetentionOutcome>)> done) {
+  Impl* impl = impl_.get();
+  run_op<RetentionOutcome>(
+      *impl_,
+      [impl, request = std::move(request)](Connection& c, RetentionOutcome& out) {
+        return impl->do_erase_ended(c, request, out);
+      },
       std::move(done));
 }
 

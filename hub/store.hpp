@@ -186,6 +186,26 @@ struct EraseOutcome {
   AuditRecord audit;        // the erasure's audit entry
 };
 
+// Retention: transfers that ended (closed, cancelled or rejected) before a cut-off lose
+// their personal data as erase_transfer takes it. A cursor (end time, then row) walks
+// them oldest first, so each is looked at once per pass.
+struct RetentionCursor {
+  std::int64_t ended_at = 0;
+  std::int64_t key = 0;
+};
+struct RetentionRequest {
+  RetentionCursor after;        // where the last call stopped
+  std::int64_t ended_before = 0;  // ms since the epoch
+  std::size_t limit = 100;      // transfers looked at per call
+  std::string reason;           // for each erasure's audit entry and history event
+};
+struct RetentionOutcome {
+  std::vector<std::string> erased;
+  std::vector<std::string> skipped;  // a delivery still pending: left to an administrator
+  RetentionCursor next;              // the next call's `after`
+  bool more = false;                 // the limit was reached: call again
+};
+
 class Store {
  public:
   static Result<std::unique_ptr<Store>> open(const std::string& path);
@@ -218,6 +238,9 @@ class Store {
   // findings and event details. Keeps the skeleton (ids, parties, states, times, decision)
   // and adds an "erased" history event. Refused while a delivery of it is pending.
   void erase_transfer(EraseRequest request, std::function<void(Result<EraseOutcome>)> done);
+  // Erases, as erase_transfer does, the transfers that ended before the cut-off (Retention*).
+  // Transfers already erased are passed over; so are those with a delivery still pending.
+  void erase_ended(RetentionRequest request, std::function<void(Result<RetentionOutcome>)> done);
   // The newest committed audit entry (seq 0 and the genesis hash when there is none).
   Result<AuditAnchor> audit_head();
 

@@ -102,6 +102,7 @@ TEST(ConfigDefaults, MinimalDocumentGetsDefaults) {
   EXPECT_EQ(c->agencies.size(), 2u);
   EXPECT_EQ(c->agencies[0].name, "hertfordshire-police");  // name defaults to id
   EXPECT_EQ(c->io_threads, 2);
+  EXPECT_EQ(c->retention_days, 0) << "nothing is erased unless the force sets a period";
   EXPECT_EQ(c->log_level, "info");
   EXPECT_TRUE(c->administrators.empty());
 }
@@ -208,6 +209,10 @@ TEST(ConfigWrongType, RootMustBeAnObject) { expect_error("[1, 2]", "/", "must be
 TEST(ConfigRanges, NumbersOutOfRange) {
   expect_error(doc(R"("io_threads": 0,)"), "io_threads", "must be between 1 and 64");
   expect_error(doc(R"("io_threads": 65,)"), "io_threads", "must be between 1 and 64");
+  expect_error(doc(R"("retention_days": -1,)"), "retention_days", "must be between 0 and 36500");
+  auto kept = parse_config(doc(R"("retention_days": 2190,)"), "/x");
+  ASSERT_TRUE(kept.ok()) << kept.error().describe();
+  EXPECT_EQ(kept->retention_days, 2190);
   expect_error(doc(R"("delivery": {"retry_initial_ms": 5},)"), "delivery.retry_initial_ms", "between 10 and");
   expect_error(doc(R"("limits": {"max_xml_depth": 1000},)"), "limits.max_xml_depth", "between 8 and 256");
   expect_error(doc(R"("limits": {"max_connections": -1},)"), "limits.max_connections", "between 1 and");

@@ -446,6 +446,40 @@ TEST_F(HubTest, CommitAcknowledgeDecideKeepTheDispatcherInStep) {
   EXPECT_EQ(hub_->dispatcher().pending_total(), 0u);
 }
 
+TEST_F(HubTest, RetentionErasesTransfersThatEndedLongerAgoThanThePeriod) {
+  hub_.reset();
+  Config c = config();
+  c.retention_days = 30;
+  auto h = Hub::create(std::move(c));
+  ASSERT_TRUE(h.ok()) << h.error().describe();
+  hub_ = std::move(h).value();
+  auto committed = commit(sample_);
+  ASSERT_TRUE(committed.ok()) << committed.error().describe();
+  const std::string transfer = committed->transfers.at(0).first;
+  const std::uint64_t seq = committed->deliveries.at(0).seq;
+  ASSERT_TRUE(sync<AckOutcome>([&](auto done) { hub_->acknowledge(kFire, {seq}, done); }).ok());
+  ASSERT_TRUE(sync<DecisionOutcome>([&](auto done) {
+                hub_->decide(DecisionRequest{kFire, transfer, false, "not a fire service matter", "op 3"}, done);
+              }).ok());
+  auto barrier = [&] { ASSERT_TRUE(sync<AckOutcome>([&](auto done) { hub_->acknowledge(kFire, {}, done); }).ok()); };
+  auto last_event = [&] {
+    auto h = hub_->store().history(transfer);
+    return h.ok() && !h->empty() ? h->back().event : std::string();
+  };
+  constexpr std::int64_t kDay = 24 * 3600 * 1000;
+
+  hub_->sweep_retention(now_ms() + 29 * kDay);  // rejected 29 days ago: kept
+  barrier();
+  EXPECT_EQ(last_event(), "rejected");
+  hub_->sweep_retention(now_ms() + 31 * kDay);
+  barrier();
+  EXPECT_EQ(last_event(), "erased");
+  auto history = hub_->store().history(transfer);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->back().detail, "retention: ended more than 30 days ago");
+  EXPECT_EQ(hub_->store().transfer(transfer)->state, "rejected") << "the skeleton stays";
+}
+
 TEST_F(HubTest, RefusedCommitQueuesNothing) {
   ASSERT_TRUE(commit(sample_).ok());
   // A second create for the same reference with a new message id conflicts.

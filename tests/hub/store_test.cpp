@@ -964,6 +964,71 @@ TEST_F(StoreTest, CommittedPagesReachTheDatabaseFileInTheBackground) {
   EXPECT_EQ(count("transfers"), 400);
 }
 
+// Retention erases what ended before the cut-off, once, oldest first, and nothing else.
+TEST_F(StoreTest, RetentionErasesTransfersThatEndedBeforeTheCutOffOnce) {
+  auto erase_ended = [&](RetentionCursor after, std::int64_t before, std::size_t limit = 100) {
+    return sync<RetentionOutcome>([&](auto done) {
+      store_->erase_ended(RetentionRequest{after, before, limit, "retention: test"}, done);
+    });
+  };
+  auto submit_and_ack = [&](const Msg& m) {
+    auto out = submit_ok(m);
+    for (const auto& d : out.deliveries) ASSERT_TRUE(ack(d.agency, {d.seq}).ok());
+  };
+  // Closed and delivered; closed but its close not yet acknowledged; still open; rejected.
+  submit_and_ack(Msg{"A-1", MessageType::create, "REF-A"});
+  submit_and_ack(Msg{"A-2", MessageType::close, "REF-A"});
+  submit_and_ack(Msg{"C-1", MessageType::create, "REF-C"});
+  submit_ok(Msg{"C-2", MessageType::close, "REF-C"});
+  submit_and_ack(Msg{"B-1", MessageType::create, "REF-B"});
+  submit_and_ack(Msg{"D-1", MessageType::create, "REF-D"});
+  const std::string a = make_transfer_id(kPolice, "REF-A", kFire), b = make_transfer_id(kPolice, "REF-B", kFire),
+                    c = make_transfer_id(kPolice, "REF-C", kFire), d = make_transfer_id(kPolice, "REF-D", kFire);
+  ASSERT_TRUE(decide(kFire, d, false, "not ours").ok());
+
+  // A cut-off before any of them ended: nothing.
+  auto none = erase_ended({}, now_ms() - 3'600'000);
+  ASSERT_TRUE(none.ok()) << none.error().describe();
+  EXPECT_TRUE(none->erased.empty());
+  EXPECT_TRUE(none->skipped.empty());
+
+  // One at a time: the cursor moves on, oldest end first.
+  const std::int64_t cutoff = now_ms() + 1000;
+  auto first = erase_ended({}, cutoff, 1);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  EXPECT_EQ(first->erased, Names{a});
+  EXPECT_TRUE(first->more);
+  auto rest = erase_ended(first->next, cutoff);
+  ASSERT_TRUE(rest.ok()) << rest.error().describe();
+  EXPECT_EQ(rest->erased, Names{d});
+  EXPECT_EQ(rest->skipped, Names{c}) << "its close is still pending at the receiver";
+  EXPECT_FALSE(rest->more);
+
+  EXPECT_EQ(history(a).back(), "erased");
+  EXPECT_EQ(transfer(a).state, "closed");
+  EXPECT_EQ(history(d).back(), "erased");
+  EXPECT_NE(history(b).back(), "erased");
+  EXPECT_NE(history(c).back(), "erased");
+  auto audit = read_audit_file((dir_ / "hub.db").string());
+  ASSERT_TRUE(audit.ok()) << audit.error().describe();
+  std::vector<AuditRecord> erasures;
+  for (const auto& r : *audit)
+    if (r.action == "erase") erasures.push_back(r);
+  ASSERT_EQ(erasures.size(), 2u);
+  EXPECT_EQ(erasures.front().subject, "transfer:" + a);
+  EXPECT_EQ(erasures.front().actor, "hub");
+  EXPECT_EQ(erasures.front().reason, "retention: test");
+
+  // A second pass from the start erases nothing twice.
+  auto again = erase_ended({}, cutoff);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->erased.empty());
+  EXPECT_EQ(again->skipped, Names{c});
+  std::size_t erased_events = 0;
+  for (const auto& name : history(a)) erased_events += name == "erased";
+  EXPECT_EQ(erased_events, 1u);
+}
+
 TEST_F(StoreTest, AFailingOpInABatchDoesNotUndoTheOthers) {
   // Create REF-x to the ambulance service first, so a later create of REF-x to fire AND
   // ambulance fails on its second target, after its first target's rows were written.
