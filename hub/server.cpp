@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "gazetteer/json.hpp"
 #include "hub/api_json.hpp"
@@ -968,11 +969,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_await acks->ready.wait(std::chrono::seconds(30));
         continue;
       }
-      std::vector<std::uint64_t> to_ack = std::move(acks->seqs);
-      acks->seqs.clear();
-      const std::vector<std::uint64_t> committing = to_ack;
+      const std::vector<std::uint64_t> committing = std::exchange(acks->seqs, {});
       auto outcome = co_await await_result<AckOutcome>(
-          [this, &agency, &to_ack](auto done) { hub.acknowledge(agency, std::move(to_ack), std::move(done)); });
+          [this, &agency, &committing](auto done) { hub.acknowledge(agency, committing, std::move(done)); });
       for (auto s : committing) in_flight->erase(s);
       signal->raise();
     }
