@@ -788,6 +788,17 @@ struct Store::Impl {
     return s.bind(transfer_id).bind(at).bind(event).bind(actor).bind(message_id).bind(detail).run();
   }
 
+  // The same, for a caller that has the transfer's rowid at hand: a submit writes five or
+  // six events, and each lookup of the key by id is a search of the id index.
+  Status insert_event(Connection& c, std::int64_t transfer_key, const std::string& transfer_id, std::int64_t at,
+                      std::string_view event, std::string_view actor, std::string_view message_id,
+                      std::string_view detail) {
+    auto& s = c.stmt("INSERT INTO events(transfer_key, transfer_id, at, event, actor, message_id, detail) "
+                     "VALUES(?, ?, ?, ?, ?, ?, ?)");
+    DEIT_SQL_OK(s);
+    return s.bind(transfer_key).bind(transfer_id).bind(at).bind(event).bind(actor).bind(message_id).bind(detail).run();
+  }
+
   Result<Delivery> insert_delivery(Connection& c, const std::string& agency, const std::string& transfer_id,
                                    const std::string& message_id, std::string_view kind, std::string_view content_type,
                                    std::shared_ptr<const std::string> payload, std::int64_t at, int lane = 0,
@@ -854,12 +865,13 @@ struct Store::Impl {
     const std::string type(model::to_string(m.type));
     std::string transfer_ids;
     for (const auto& t : r.targets) {
-      auto& find = c.stmt("SELECT state, last_sequence FROM transfers WHERE id = ?");
+      auto& find = c.stmt("SELECT state, last_sequence, key FROM transfers WHERE id = ?");
       DEIT_SQL_OK(find);
       find.bind(t.transfer_id);
       const bool exists = find.step() == SQLITE_ROW;
       const std::string state = exists ? find.text(0) : std::string();
       const auto last_sequence = exists ? static_cast<std::uint64_t>(find.i64(1)) : 0;
+      std::int64_t key = exists ? find.i64(2) : 0;
       find.reset();
       const std::uint64_t sequence = m.sequence ? m.sequence : last_sequence + 1;
 
@@ -894,6 +906,7 @@ struct Store::Impl {
                           .run();
             !st)
           return st;
+        key = sqlite3_last_insert_rowid(c.db());
       } else {
         if (!exists)
           return Error::make("not-found",
@@ -919,29 +932,29 @@ struct Store::Impl {
         if (ends) up.bind(stored_at);
         if (auto st = up.bind(t.transfer_id).run(); !st) return st;
       }
-      if (auto st = insert_event(c, t.transfer_id, r.received_at, "received", m.sender_agency, m.message_id, type); !st)
+      if (auto st = insert_event(c, key, t.transfer_id, r.received_at, "received", m.sender_agency, m.message_id, type); !st)
         return st;
-      if (auto st = insert_event(c, t.transfer_id, r.validated_at, "validated", "hub", m.message_id, ""); !st) return st;
+      if (auto st = insert_event(c, key, t.transfer_id, r.validated_at, "validated", "hub", m.message_id, ""); !st) return st;
       if (t.findings_json.size() > 2) {
-        if (auto st = insert_event(c, t.transfer_id, r.validated_at, "translated", "hub", m.message_id, t.findings_json); !st)
+        if (auto st = insert_event(c, key, t.transfer_id, r.validated_at, "translated", "hub", m.message_id, t.findings_json); !st)
           return st;
       }
       if (r.location_json.size() > 2) {
-        if (auto st = insert_event(c, t.transfer_id, r.validated_at,
+        if (auto st = insert_event(c, key, t.transfer_id, r.validated_at,
                                    r.location_verified ? "location-verified" : "location-unverified", "gazetteer",
                                    m.message_id, r.location_json);
             !st)
           return st;
       }
-      if (auto st = insert_event(c, t.transfer_id, stored_at, "stored", "hub", m.message_id, ""); !st) return st;
+      if (auto st = insert_event(c, key, t.transfer_id, stored_at, "stored", "hub", m.message_id, ""); !st) return st;
       if (m.type == model::MessageType::close || m.type == model::MessageType::cancel) {
-        if (auto st = insert_event(c, t.transfer_id, stored_at, m.type == model::MessageType::close ? "closed" : "cancelled",
+        if (auto st = insert_event(c, key, t.transfer_id, stored_at, m.type == model::MessageType::close ? "closed" : "cancelled",
                                    m.sender_agency, m.message_id, m.incident.cancel_reason);
             !st)
           return st;
       }
       if (t.held) {
-        if (auto st = insert_event(c, t.transfer_id, stored_at, "held", "hub", m.message_id,
+        if (auto st = insert_event(c, key, t.transfer_id, stored_at, "held", "hub", m.message_id,
                                    "returned to " + t.receiver + " when " + t.invocation + " stands down");
             !st)
           return st;
@@ -993,13 +1006,18 @@ struct Store::Impl {
     const std::int64_t at = now_ms();
     boost::json::array disclosed, transfers;
     for (std::uint64_t seq : seqs) {
-      auto& s = c.stmt("UPDATE deliveries SET state = 'delivered', delivered_at = ? "
-                       "WHERE seq = ? AND agency = ? AND state = 'pending' RETURNING transfer_id, message_id, kind");
+      // A SELECT and an UPDATE by rowid, not UPDATE ... RETURNING: RETURNING builds and drops
+      // a temporary table for each row, which cost about as much as the update itself.
+      auto& s = c.stmt("SELECT transfer_id, message_id, kind FROM deliveries "
+                       "WHERE seq = ? AND agency = ? AND state = 'pending'");
       DEIT_SQL_OK(s);
-      s.bind(at).bind(seq).bind(agency);
+      s.bind(seq).bind(agency);
       if (s.step() != SQLITE_ROW) continue;  // unknown, someone else's, or already acknowledged
       const std::string transfer_id = s.text(0), message_id = s.text(1), kind = s.text(2);
       s.reset();
+      auto& u = c.stmt("UPDATE deliveries SET state = 'delivered', delivered_at = ? WHERE seq = ?");
+      DEIT_SQL_OK(u);
+      if (auto st = u.bind(at).bind(seq).run(); !st) return st;
       out.acknowledged.push_back(seq);
       disclosed.push_back({{"delivery", seq}, {"transfer", transfer_id}, {"message", message_id}, {"kind", kind}});
       add_unique(transfers, transfer_id);
