@@ -19,7 +19,8 @@ struct ShimFile {
   sqlite3_file base;       // must be first: SQLite sees a ShimFile as a sqlite3_file
   sqlite3_file* real;      // the default VFS's file, allocated right after this struct
   bool wal;
-  std::string* pending;    // buffered WAL bytes (heap: SQLite allocates ShimFile raw)
+  bool coalesce;           // the WAL, or a main database file (a checkpoint's page writes)
+  std::string* pending;    // buffered bytes (heap: SQLite allocates ShimFile raw)
   sqlite3_int64 pending_at;
   const char* name;        // SQLite keeps the name alive while the file is open
   ShimFile* partner;       // main database file <-> its WAL, while both are open
@@ -36,7 +37,7 @@ std::vector<ShimFile*> open_mains;
 ShimFile* as_shim(sqlite3_file* f) { return reinterpret_cast<ShimFile*>(f); }
 
 int flush(ShimFile* f) {
-  if (!f->wal || f->pending->empty()) return SQLITE_OK;
+  if (!f->coalesce || f->pending->empty()) return SQLITE_OK;
   // The unix VFS masks a write's length to 17 bits (seekAndWriteFd), so no chunk may reach 128 KiB.
   const std::string& buf = *f->pending;
   int rc = SQLITE_OK;
@@ -74,7 +75,7 @@ int x_read(sqlite3_file* file, void* out, int n, sqlite3_int64 at) {
 
 int x_write(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
   ShimFile* f = as_shim(file);
-  if (!f->wal) return f->real->pMethods->xWrite(f->real, data, n, at);
+  if (!f->coalesce) return f->real->pMethods->xWrite(f->real, data, n, at);
   std::string& buf = *f->pending;
   if (!buf.empty() && at != f->pending_at + static_cast<sqlite3_int64>(buf.size()))
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
@@ -101,12 +102,19 @@ int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
   return f->real->pMethods->xFileSize(f->real, size);
 }
 
-int x_lock(sqlite3_file* f, int level) { return as_shim(f)->real->pMethods->xLock(as_shim(f)->real, level); }
-int x_unlock(sqlite3_file* f, int level) { return as_shim(f)->real->pMethods->xUnlock(as_shim(f)->real, level); }
+int x_lock(sqlite3_file* f, int level) {
+  if (int rc = flush(as_shim(f)); rc != SQLITE_OK) return rc;
+  return as_shim(f)->real->pMethods->xLock(as_shim(f)->real, level);
+}
+int x_unlock(sqlite3_file* f, int level) {
+  if (int rc = flush(as_shim(f)); rc != SQLITE_OK) return rc;
+  return as_shim(f)->real->pMethods->xUnlock(as_shim(f)->real, level);
+}
 int x_check_reserved_lock(sqlite3_file* f, int* out) {
   return as_shim(f)->real->pMethods->xCheckReservedLock(as_shim(f)->real, out);
 }
 int x_file_control(sqlite3_file* f, int op, void* arg) {
+  if (int rc = flush(as_shim(f)); rc != SQLITE_OK) return rc;
   return as_shim(f)->real->pMethods->xFileControl(as_shim(f)->real, op, arg);
 }
 int x_sector_size(sqlite3_file* f) { return as_shim(f)->real->pMethods->xSectorSize(as_shim(f)->real); }
@@ -117,13 +125,16 @@ int x_shm_map(sqlite3_file* f, int region, int size, int extend, void volatile**
   return as_shim(f)->real->pMethods->xShmMap(as_shim(f)->real, region, size, extend, out);
 }
 int x_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
-  // A commit takes or drops wal-index locks only after writing its frames: make them visible.
+  // A commit takes or drops wal-index locks only after writing its frames, and a checkpoint
+  // after writing its pages: make them visible.
+  if (int rc = flush(as_shim(f)); rc != SQLITE_OK) return rc;
   if (int rc = flush_partner_wal(as_shim(f)); rc != SQLITE_OK) return rc;
   return as_shim(f)->real->pMethods->xShmLock(as_shim(f)->real, offset, n, flags);
 }
 void x_shm_barrier(sqlite3_file* f) {
   // SQLite publishes a new wal-index header between two barriers; readers must then find
   // the frames it points to in the file.
+  static_cast<void>(flush(as_shim(f)));
   static_cast<void>(flush_partner_wal(as_shim(f)));
   as_shim(f)->real->pMethods->xShmBarrier(as_shim(f)->real);
 }
@@ -147,6 +158,7 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
     return rc;
   }
   f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  f->coalesce = (flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_DB)) != 0;
   f->pending = new (std::nothrow) std::string;
   if (!f->pending) {
     f->real->pMethods->xClose(f->real);
