@@ -106,4 +106,44 @@ TEST_F(WalCoalescingVfsTest, TwoDatabasesKeepTheirOwnWals) {
   for (sqlite3* db : {ra, rb, a, b}) sqlite3_close(db);
 }
 
+// A checkpoint through the shim (as the store's checkpointer runs it) writes the database
+// file in adjacent runs that the shim buffers. Once it has finished, and while its
+// connection stays open, a reader on the default VFS that finds the WAL empty reads the
+// database file alone, and must find every row in it: with the checkpoint's sync, and
+// without one (synchronous=OFF), where only the wal-index locks flush the buffer.
+TEST_F(WalCoalescingVfsTest, ACheckpointLeavesEveryPageInTheDatabaseFileBeforeItReturns) {
+  for (const char* synchronous : {"FULL", "OFF"}) {
+    SCOPED_TRACE(synchronous);
+    fs::remove(path_);
+    fs::remove(path_ + "-wal");
+    fs::remove(path_ + "-shm");
+    sqlite3* writer = open_db(path_, deit::hub::wal_coalescing_vfs());
+    exec(writer, "PRAGMA journal_mode=WAL");
+    exec(writer, "PRAGMA wal_autocheckpoint=0");
+    exec(writer, "CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)");
+    exec(writer, "CREATE INDEX t_body ON t(substr(body, 1, 8))");  // scattered index pages
+    for (int commit = 0; commit < 20; ++commit) {
+      exec(writer, "BEGIN");
+      for (int i = 0; i < 40; ++i) exec(writer, "INSERT INTO t(body) VALUES(randomblob(1500))");
+      exec(writer, "COMMIT");
+    }
+    exec(writer, "UPDATE t SET body = randomblob(900) WHERE id % 5 = 0");
+    sqlite3* checkpointer = open_db(path_, deit::hub::wal_coalescing_vfs());
+    exec(checkpointer, std::string("PRAGMA synchronous=") + synchronous);
+    exec(checkpointer, "PRAGMA wal_checkpoint(TRUNCATE)");
+    EXPECT_EQ(fs::file_size(path_ + "-wal"), 0u) << "the checkpoint did not reach the WAL's end";
+
+    sqlite3* reader = open_db(path_, nullptr);
+    std::int64_t bytes = 0;
+    EXPECT_EQ(count_and_sum(reader, &bytes), 800);
+    EXPECT_EQ(bytes, 640 * 1500 + 160 * 900);
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(reader, "PRAGMA integrity_check", -1, &s, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "ok");
+    sqlite3_finalize(s);
+    for (sqlite3* db : {reader, checkpointer, writer}) sqlite3_close(db);
+  }
+}
+
 }  // namespace
