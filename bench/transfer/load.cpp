@@ -17,14 +17,11 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <sstream>
-#include <unordered_map>
 #include <vector>
 
 #include "hub/cli/client.hpp"
