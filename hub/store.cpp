@@ -166,12 +166,15 @@ CREATE INDEX IF NOT EXISTS events_by_transfer ON events(transfer_key, id);
 )sql";
 
 // Indexes on columns that older databases gain in migrate(), so created after it.
+// transfers_ended spells its states as ORs: SQLite evaluates an IN list of three or more
+// constants through a temporary table, which it then built and dropped for every insert
+// into transfers and twice for every update of one (2 % of the hub's CPU at 5,000 /s).
 const char* kLateIndexes = R"sql(
 CREATE INDEX IF NOT EXISTS transfers_invocation ON transfers(invocation) WHERE invocation != '';
 CREATE INDEX IF NOT EXISTS transfers_on_behalf ON transfers(on_behalf_of, stored_at) WHERE on_behalf_of != '';
 CREATE INDEX IF NOT EXISTS deliveries_held ON deliveries(transfer_id) WHERE state = 'held';
 CREATE INDEX IF NOT EXISTS transfers_ended ON transfers(max(closed_at, cancelled_at, rejected_at))
-  WHERE state IN ('closed', 'cancelled', 'rejected');
+  WHERE state = 'closed' OR state = 'cancelled' OR state = 'rejected';
 )sql";
 
 // Schema version 3: the hash-chained audit log (audit.hpp). No index beyond seq: an index
@@ -352,10 +355,21 @@ class Connection {
       }
     }
     if (auto s = rebuild_as_rowid_tables(); !s) return s;
+    // Version 5: transfers_ended with ORs instead of IN (see kLateIndexes).
+    if (index_sql("transfers_ended").find(" IN (") != std::string::npos)
+      if (auto s = exec("DROP INDEX transfers_ended"); !s) return s;
     if (auto s = exec(kIndexes); !s) return s;
     if (auto s = exec(kLateIndexes); !s) return s;
     if (auto s = exec(kAuditSchema); !s) return s;
-    return exec("PRAGMA user_version = 4");
+    return exec("PRAGMA user_version = 5");
+  }
+
+  std::string index_sql(const char* name) {
+    auto& s = stmt("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?");
+    s.bind(name);
+    std::string sql = s.step() == SQLITE_ROW ? s.text(0) : std::string();
+    s.reset();
+    return sql;
   }
 
   bool has_column(const char* table, std::string_view column) {
@@ -1497,10 +1511,11 @@ struct Store::Impl {
     };
     std::vector<Candidate> candidates;
     {
-      // The expression and the state list match the transfers_ended index exactly.
+      // The expression and the state condition match the transfers_ended index exactly.
       auto& s = c.stmt(
           "SELECT id, key, max(closed_at, cancelled_at, rejected_at) FROM transfers "
-          "WHERE state IN ('closed', 'cancelled', 'rejected') AND max(closed_at, cancelled_at, rejected_at) < ? "
+          "WHERE (state = 'closed' OR state = 'cancelled' OR state = 'rejected') "
+          "AND max(closed_at, cancelled_at, rejected_at) < ? "
           "AND (max(closed_at, cancelled_at, rejected_at) > ? OR (max(closed_at, cancelled_at, rejected_at) = ? AND key > ?)) "
           "ORDER BY max(closed_at, cancelled_at, rejected_at), key LIMIT ?");
       DEIT_SQL_OK(s);

@@ -700,7 +700,7 @@ TEST_F(StoreAuditTest, AnOlderDatabaseIsMigrated) {
   tamper(db_, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; DROP TABLE audit; PRAGMA user_version = 2;");
   EXPECT_FALSE(verify_audit_file(db_.string()).ok());
   reopen();
-  EXPECT_EQ(query_text(db_, "PRAGMA user_version"), "4");
+  EXPECT_EQ(query_text(db_, "PRAGMA user_version"), "5");
   submit_ok(request("M-2", MessageType::update, "REF-1", {kFire}, 2));
   const auto e = entries();
   ASSERT_EQ(e.size(), 1u);  // the log starts at the migration; what came before was never audited

@@ -719,10 +719,10 @@ int open_descriptors_for(const fs::path& path) {
   return n;
 }
 
-// HUB BUG (hub/store.cpp, Store::Impl::reader): read connections live in a thread_local map
-// keyed by store id and are never closed, so every thread that read from a Store keeps the
-// database file open after the Store is destroyed (a leaked descriptor and SQLite
-// connection per thread per Store; a deleted database's space is not freed).
+// Regression (Store::Impl::reader): read connections once lived only in a thread_local map
+// and were never closed, so every thread that read from a Store kept the database file open
+// after the Store was destroyed (a leaked descriptor and SQLite connection per thread per
+// Store; a deleted database's space was not freed).
 TEST_F(StoreTest, DestroyingTheStoreClosesReadConnections) {
   submit_ok({});
   ASSERT_TRUE(store_->transfer(kTransfer).ok());  // opens this thread's read connection
@@ -749,15 +749,20 @@ class StoreSchemaTest : public ::testing::Test {
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
+  // A death test's child runs SetUp again under its own pid and leaves through _Exit, which
+  // skips TearDown, so it removes its own directory on the way out.
+  [[noreturn]] void exit_child(int code) {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+    std::_Exit(code);
+  }
   fs::path dir_;
 };
 
-// HUB BUG (hub/store.cpp:143-148, Stmt::reset, reached from Connection::stmt at line 231):
-// when sqlite3_prepare_v3 fails the Stmt holds a null statement, but Connection::stmt()
-// calls reset() -> sqlite3_clear_bindings(nullptr) before any caller can check valid(), so
-// the process crashes (SIGSEGV) instead of returning the "store" error DEIT_SQL_OK was
-// written to produce. Fix: `if (!stmt_) return *this;` at the top of Stmt::reset().
-// Run in a child process (death-test machinery) so the crash cannot take the runner down.
+// Regression (Stmt::reset, reached from Connection::stmt): when sqlite3_prepare_v3 failed,
+// the null statement went to sqlite3_clear_bindings before any caller could check it, and
+// the process crashed (SIGSEGV) instead of returning the "store" error DEIT_SQL_OK reports.
+// Run in a child process (death-test machinery) so that a crash cannot take the runner down.
 TEST_F(StoreSchemaTest, UnpreparableStatementIsAnErrorNotACrash) {
   const fs::path db_path = dir_ / "hub.db";
   // A deliveries table from some other program: no last_error column.
@@ -767,9 +772,9 @@ TEST_F(StoreSchemaTest, UnpreparableStatementIsAnErrorNotACrash) {
   EXPECT_EXIT(
       {
         auto store = Store::open(db_path.string());
-        if (!store.ok()) std::_Exit(0);  // refusing the database is fine too
+        if (!store.ok()) exit_child(0);  // refusing the database is fine too
         auto pending = (*store)->pending_deliveries();
-        std::_Exit(!pending.ok() && pending.error().rule == "store" ? 0 : 1);
+        exit_child(!pending.ok() && pending.error().rule == "store" ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
@@ -792,24 +797,21 @@ CREATE TABLE transfers(
 PRAGMA user_version = 1;
 )sql";
 
-// HUB BUG (hub/store.cpp kSchema, in the uncommitted working-tree change that adds
-// transfers.location): the schema is applied with CREATE TABLE IF NOT EXISTS and
-// user_version stays 1, so a database created by the first release never gets the new
-// column; every submit and transfer read then fails to prepare (and, with the Stmt::reset
-// bug above, crashes). Fix: a migration keyed on PRAGMA user_version (ALTER TABLE
-// transfers ADD COLUMN location TEXT NOT NULL DEFAULT '{}'; user_version = 2).
+// Regression: when transfers.location was added, the schema was applied with CREATE TABLE IF
+// NOT EXISTS alone, so a database created by the first release never gained the column and
+// every submit and transfer read failed to prepare. migrate() now upgrades by user_version.
 TEST_F(StoreSchemaTest, DatabaseFromTheFirstReleaseStillWorks) {
   const fs::path db_path = dir_ / "hub.db";
   create_database(db_path, kFirstReleaseTransfers);
   EXPECT_EXIT(
       {
         auto store = Store::open(db_path.string());
-        if (!store.ok()) std::_Exit(2);
+        if (!store.ok()) exit_child(2);
         Store& s = *store.value();
         auto out = sync<SubmitOutcome>(
             [&s](std::function<void(Result<SubmitOutcome>)> done) { s.submit(request(Msg{}), std::move(done)); });
         auto t = s.transfer(kTransfer);
-        std::_Exit(out.ok() && t.ok() ? 0 : 1);
+        exit_child(out.ok() && t.ok() ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
@@ -892,7 +894,7 @@ TEST_F(StoreSchemaTest, DatabaseFromVersion3IsRebuiltWithItsRows) {
   sqlite3_stmt* version = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &version, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(version), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(version, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(version, 0), 5);
   sqlite3_finalize(version);
   sqlite3_close(db);
 }
@@ -1027,6 +1029,57 @@ TEST_F(StoreTest, RetentionErasesTransfersThatEndedBeforeTheCutOffOnce) {
   std::size_t erased_events = 0;
   for (const auto& name : history(a)) erased_events += name == "erased";
   EXPECT_EQ(erased_events, 1u);
+}
+
+// How often `opcode` appears in the program SQLite compiles for `sql` on the database at `db`.
+int opcode_count(const fs::path& db_path, const std::string& sql, std::string_view opcode) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* explain = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN " + sql).c_str(), -1, &explain, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  int count = 0;
+  while (explain && sqlite3_step(explain) == SQLITE_ROW)
+    count += opcode == reinterpret_cast<const char*>(sqlite3_column_text(explain, 1));
+  sqlite3_finalize(explain);
+  sqlite3_close(db);
+  return count;
+}
+
+// Every submit inserts a transfer and every acknowledgement updates one. Neither may build a
+// temporary table: an IN list in a partial index's condition did, twice per update.
+TEST_F(StoreTest, WritingATransferBuildsNoTemporaryTable) {
+  submit_ok({});
+  const fs::path db = dir_ / "hub.db";
+  EXPECT_EQ(opcode_count(db, "INSERT INTO transfers(id, sender, receiver, sender_reference, reason, state) "
+                             "VALUES('T-x', 'a', 'b', 'REF-x', 'misrouted', 'stored')", "OpenEphemeral"), 0);
+  EXPECT_EQ(opcode_count(db, "UPDATE transfers SET state = 'closed', closed_at = 1 WHERE key = 1", "OpenEphemeral"), 0);
+  EXPECT_EQ(opcode_count(db, "UPDATE deliveries SET state = 'delivered', delivered_at = 1 WHERE seq = 1", "OpenEphemeral"), 0);
+}
+
+// Version 5 rebuilds a version-4 database's transfers_ended index without its IN list, and
+// retention still finds what ended.
+TEST_F(StoreTest, Version4IndexOfEndedTransfersIsReplaced) {
+  for (const Msg& m : {Msg{}, Msg{"M-2", MessageType::close, "REF-1", 2}})
+    for (const auto& d : submit_ok(m).deliveries) ASSERT_TRUE(ack(d.agency, {d.seq}).ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "hub.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX transfers_ended; CREATE INDEX transfers_ended ON "
+                         "transfers(max(closed_at, cancelled_at, rejected_at)) "
+                         "WHERE state IN ('closed', 'cancelled', 'rejected'); PRAGMA user_version = 4;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  reopen();
+  EXPECT_EQ(opcode_count(dir_ / "hub.db", "UPDATE transfers SET state = 'closed' WHERE key = 1", "OpenEphemeral"), 0);
+  auto erased = sync<RetentionOutcome>([&](auto done) {
+    store_->erase_ended(RetentionRequest{{}, now_ms() + 1000, 100, "retention: test"}, done);
+  });
+  ASSERT_TRUE(erased.ok()) << erased.error().describe();
+  EXPECT_EQ(erased->erased.size(), 1u);
 }
 
 TEST_F(StoreTest, AFailingOpInABatchDoesNotUndoTheOthers) {
