@@ -146,8 +146,8 @@ TEST(ConfigUnknownKey, InCertificate) {
                "agencies[0].certificates[1].sha265", "unknown setting");
 }
 
-// HUB BUG (hub/config.cpp, parse_certificate): the "needs subject_cn or sha256" check runs
-// before Reader::finish(), so a certificate whose only key is misspelt is reported as
+// Regression (hub/config.cpp, parse_certificate): the "needs subject_cn or sha256" check once
+// ran before Reader::finish(), so a certificate whose only key was misspelt was reported as
 // missing a key at "agencies[0].certificates[0]" instead of naming the typo.
 TEST(ConfigUnknownKey, TypoInTheOnlyCertificateKeyIsNamed) {
   expect_error(doc("", R"({"id": "a", "kind": "police", "certificates": [{"sha265": "ab"}]})"),
