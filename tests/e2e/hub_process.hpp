@@ -79,13 +79,19 @@ class HubProcess {
   "tls": {"ca": "certs/ca.pem", "cert": "certs/hub.pem", "key": "certs/hub.key", "generate_dev_certs": true},
   "delivery": )" + delivery_json + R"(,)" + (extra_settings_json.empty() ? "" : "\n  " + extra_settings_json + ",") +
                                             "\n" + agencies_json + "\n}";
-    start();
+    try {
+      start();
+    } catch (...) {
+      // A constructor that throws runs no destructor: stop the hub and remove its files here.
+      kill_hard();
+      remove_files();
+      throw;
+    }
   }
 
   ~HubProcess() {
     stop();
-    std::error_code ec;
-    if (!std::getenv("DEIT_KEEP_E2E")) std::filesystem::remove_all(dir_, ec);
+    remove_files();
   }
 
   void start() {
@@ -123,6 +129,11 @@ class HubProcess {
       }
     }
     throw std::runtime_error("deit-hub did not start listening");
+  }
+
+  void remove_files() {
+    std::error_code ec;
+    if (!std::getenv("DEIT_KEEP_E2E")) std::filesystem::remove_all(dir_, ec);
   }
 
   void kill_hard() {

@@ -45,6 +45,27 @@ std::map<std::string, int> drain(hub::StreamClient& stream, std::size_t want, in
 
 }  // namespace
 
+// A hub that cannot start is reported with its own words, and leaves neither a process nor
+// its directory behind (a constructor that throws runs no destructor).
+TEST(TransferEndToEnd, AHubThatCannotStartLeavesNothingBehind) {
+  const std::string prefix = "deit-e2e-" + std::to_string(::getpid()) + "-";
+  auto ours = [&] {
+    int n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+      n += entry.path().filename().string().starts_with(prefix);
+    return n;
+  };
+  const int before = ours();
+  try {
+    HubProcess hub(R"({"id": "wessex-police", "kind": "coastguard"})");
+    ADD_FAILURE() << "a hub with an agency of an unknown kind started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("exited at start"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("kind"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(ours(), before);
+}
+
 TEST(TransferEndToEnd, SendReceiveAcceptAndTheSenderIsTold) {
   HubProcess hub;
   auto police = hub.client("hertfordshire-police");
