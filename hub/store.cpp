@@ -168,7 +168,7 @@ CREATE INDEX IF NOT EXISTS events_by_transfer ON events(transfer_key, id);
 // Indexes on columns that older databases gain in migrate(), so created after it.
 // transfers_ended spells its states as ORs: SQLite evaluates an IN list of three or more
 // constants through a temporary table, which it then built and dropped for every insert
-// into transfers and twice for every update of one (2 % of the hub's CPU at 5,000 /s).
+// into transfers and twice for every update of one (2 % of the hub's samples at 5,000 /s).
 const char* kLateIndexes = R"sql(
 CREATE INDEX IF NOT EXISTS transfers_invocation ON transfers(invocation) WHERE invocation != '';
 CREATE INDEX IF NOT EXISTS transfers_on_behalf ON transfers(on_behalf_of, stored_at) WHERE on_behalf_of != '';
