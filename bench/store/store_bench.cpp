@@ -7,7 +7,11 @@
 // store's threads (the writer and the checkpointer: the process's CPU less this thread's)
 // per transfer. That CPU figure is steadier than any end-to-end one on a noisy machine.
 //
-// Usage: deit-store-bench [--transfers N] [--in-flight K] [--dir DIR]
+// --ids time-ordered measures a design the hub does not have: transfer ids that ascend with
+// time (milliseconds, then a counter) instead of the hub's hash of sender, reference and
+// receiver, which puts each new id at a random place in the id index.
+//
+// Usage: deit-store-bench [--transfers N] [--in-flight K] [--dir DIR] [--ids hash|time-ordered]
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +19,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -93,6 +98,7 @@ struct Phase {
 int main(int argc, char** argv) {
   const long n = std::stol(arg(argc, argv, "--transfers", "20000"));
   const int k = std::stoi(arg(argc, argv, "--in-flight", "64"));
+  const bool time_ordered_ids = arg(argc, argv, "--ids", "hash") == "time-ordered";
   const fs::path dir = arg(argc, argv, "--dir", (fs::temp_directory_path() / ("deit-store-bench-" + std::to_string(::getpid()))).string());
   spdlog::set_default_logger(spdlog::stderr_logger_mt("store-bench"));
   spdlog::set_level(spdlog::level::warn);
@@ -142,9 +148,14 @@ int main(int argc, char** argv) {
     r.validated_at = r.received_at;
     r.location_json = location;
     r.location_verified = true;
-    r.targets.push_back(hub::SubmitRequest::Target{
-        hub::make_transfer_id(m.sender_agency, m.sender_reference, "east-of-england-ambulance"),
-        "east-of-england-ambulance", "application/xml", xml, findings});
+    std::string transfer_id = hub::make_transfer_id(m.sender_agency, m.sender_reference, "east-of-england-ambulance");
+    if (time_ordered_ids) {
+      char id[48];
+      std::snprintf(id, sizeof id, "T-%013lld-%08ld", static_cast<long long>(r.received_at), i);
+      transfer_id = id;
+    }
+    r.targets.push_back(hub::SubmitRequest::Target{std::move(transfer_id), "east-of-england-ambulance",
+                                                   "application/xml", xml, findings});
     window.acquire();
     store.submit(std::move(r), [&](Result<hub::SubmitOutcome> out) {
       if (out) {
@@ -175,7 +186,8 @@ int main(int argc, char** argv) {
   if (arg(argc, argv, "--dir", "").empty()) fs::remove_all(dir);
 
   const double transfers = static_cast<double>(n);
-  std::cout << R"({"bench":"store","transfers":)" << n << R"(,"in_flight":)" << k << R"(,"failures":)" << failures
+  std::cout << R"({"bench":"store","transfers":)" << n << R"(,"ids":")" << (time_ordered_ids ? "time-ordered" : "hash")
+            << R"(","in_flight":)" << k << R"(,"failures":)" << failures
             << R"(,"submit_per_s":)" << static_cast<long>(transfers / submit_s) << R"(,"submit_store_cpu_us":)"
             << static_cast<long>(submit_cpu_s / transfers * 1e6) << R"(,"ack_per_s":)"
             << static_cast<long>(transfers / ack_s) << R"(,"ack_store_cpu_us":)"
