@@ -56,6 +56,17 @@ double thread_cpu_s() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
+// Bytes this process has handed to write(2) and pwrite(2): the WAL frames, the
+// checkpoints' copies into the database file and the log.
+long long bytes_written() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  long long value = 0;
+  while (io >> key >> value)
+    if (key == "wchar:") return value;
+  return 0;
+}
+
 // At most `limit` operations in flight; `wait_all` waits for the rest.
 class Window {
  public:
@@ -130,6 +141,7 @@ int main(int argc, char** argv) {
   deliveries.reserve(static_cast<std::size_t>(n));
   Window window(k);
   const std::string run = std::to_string(::getpid());
+  const long long written_before = bytes_written();
   Phase submitting;
   for (long i = 0; i < n; ++i) {
     hub::SubmitRequest r;
@@ -180,6 +192,7 @@ int main(int argc, char** argv) {
   failures += window.wait_all();
   const auto [ack_s, ack_cpu_s] = acknowledging.end();
   store.close();
+  const long long written = bytes_written() - written_before;
 
   std::uintmax_t bytes = 0;
   for (const auto& f : fs::directory_iterator(dir)) bytes += f.is_regular_file() ? f.file_size() : 0;
@@ -192,6 +205,7 @@ int main(int argc, char** argv) {
             << static_cast<long>(submit_cpu_s / transfers * 1e6) << R"(,"ack_per_s":)"
             << static_cast<long>(transfers / ack_s) << R"(,"ack_store_cpu_us":)"
             << static_cast<long>(ack_cpu_s / transfers * 1e6) << R"(,"database_bytes_per_transfer":)"
-            << static_cast<long>(static_cast<double>(bytes) / transfers) << "}" << std::endl;
+            << static_cast<long>(static_cast<double>(bytes) / transfers) << R"(,"written_bytes_per_transfer":)"
+            << static_cast<long>(static_cast<double>(written) / transfers) << "}" << std::endl;
   return failures == 0 && deliveries.size() == static_cast<std::size_t>(n) ? 0 : 1;
 }

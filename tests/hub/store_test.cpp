@@ -149,6 +149,20 @@ TEST(TransferId, DeterministicAndReadable) {
   for (char c : id.substr(2)) EXPECT_NE(std::string_view("0123456789abcdefghjkmnpqrstvwxyz").find(c), std::string::npos) << c;
 }
 
+// Stored transfers, updates and operators' notes refer to ids made by earlier builds: the
+// derivation (SHA-256 of sender, reference and receiver, one per line; the first 100 bits
+// in Crockford base32) must never change. Expected value from Python's hashlib.
+TEST(TransferId, SameIdAsEveryEarlierBuild) {
+  EXPECT_EQ(make_transfer_id("hertfordshire-police", "HP-20261123-0123", "hertfordshire-fire"), "T-2t60zse7g1rr94rn9qep");
+}
+
+TEST(TransferId, SameIdOnEveryThread) {
+  const std::string here = make_transfer_id(kPolice, "REF-1", kFire);
+  std::string there;
+  std::thread([&] { there = make_transfer_id(kPolice, "REF-1", kFire); }).join();
+  EXPECT_EQ(there, here);
+}
+
 TEST(TransferId, DistinctForEachPart) {
   std::set<std::string> ids{make_transfer_id(kPolice, "REF-1", kFire), make_transfer_id(kPolice, "REF-2", kFire),
                             make_transfer_id(kPolice, "REF-1", kAmbulance), make_transfer_id(kFire, "REF-1", kPolice),
