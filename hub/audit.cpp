@@ -1,13 +1,13 @@
 #include "hub/audit.hpp"
 
 #include <boost/json.hpp>
-#include <openssl/sha.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <charconv>
 #include <memory>
 
+#include "hub/digest.hpp"
 #include "hub/store.hpp"  // format_time_ms
 
 namespace deit::hub {
@@ -150,10 +150,8 @@ std::string canonical_audit_bytes(const AuditRecord& r) {
 }
 
 std::string audit_hash(const AuditRecord& r) {
-  const std::string bytes = canonical_audit_bytes(r);
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
-  return hex(md, sizeof md);
+  const auto md = sha256({canonical_audit_bytes(r)});
+  return hex(md.data(), md.size());
 }
 
 AuditRecord audit_record_from(const AuditEntry& e) {

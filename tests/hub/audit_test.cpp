@@ -137,6 +137,12 @@ TEST(AuditFormat, CanonicalBytesAreTaggedLengthPrefixedFieldsInOrder) {
             "64:" + std::string(kAuditGenesisHash) + ",");
 }
 
+// An entry's hash is SHA-256 of those bytes in lower-case hex; chains written by earlier
+// builds verify only if it never changes. Expected value from Python's hashlib.
+TEST(AuditFormat, HashIsSha256OfTheCanonicalBytes) {
+  EXPECT_EQ(audit_hash(sample_record()), "ffe313b1b95c0e359da810aa99ffda43a6c591638e2a84b7e1767237f6aa3baa");
+}
+
 TEST(AuditFormat, FieldBoundariesCannotBeShifted) {
   AuditRecord a = sample_record(), b = sample_record();
   a.actor = "ab";
