@@ -6,7 +6,7 @@
 # Usage: bench/links/run.sh [BUILD_DIR]   (env: RUNS, MESSAGES, CONNECTIONS)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
+BUILD=$(realpath "${1:-build}")  # absolute: the hub runs from its own directory
 RUNS=${RUNS:-3}
 MESSAGES=${MESSAGES:-2000}
 CONNECTIONS=${CONNECTIONS:-8}
@@ -14,7 +14,7 @@ work=$(mktemp -d /tmp/deit-link-bench.XXXXXX)
 port=$((20000 + RANDOM % 2000))
 sed -e "s#\"listen\": \"127.0.0.1:8443\"#\"listen\": \"127.0.0.1:$port\"#" \
     -e "s#tcp://127.0.0.1:8444#tcp://127.0.0.1:*#" hub/defaults/default-config.json > "$work/hub.json"
-(cd "$work" && exec "$OLDPWD/$BUILD/hub/deit-hub" --config hub.json > stdout.log 2>&1) &
+(cd "$work" && exec "$BUILD/hub/deit-hub" --config hub.json > stdout.log 2>&1) &
 hub=$!
 trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do grep -q "event=links-listening" "$work/var/deit-hub.log" 2>/dev/null && break; sleep 0.1; done

@@ -17,7 +17,7 @@
 #        SUSTAINED_CONNECTIONS (SUSTAINED_RATE=0 skips that run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${1:-build}
+BUILD=$(realpath "${1:-build}")  # absolute: the hub runs from its own directory
 RUNS=${RUNS:-3}
 MESSAGES=${MESSAGES:-20000}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -31,7 +31,7 @@ work=$(mktemp -d /tmp/deit-bench.XXXXXX)
 port=$((18000 + RANDOM % 2000))
 sed -e "s#\"listen\": \"127.0.0.1:8443\"#\"listen\": \"127.0.0.1:$port\"#" \
     -e "s#tcp://127.0.0.1:8444#tcp://127.0.0.1:*#" hub/defaults/default-config.json > "$work/hub.json"
-(cd "$work" && exec "$OLDPWD/$BUILD/hub/deit-hub" --config hub.json > stdout.log 2>&1) &
+(cd "$work" && exec "$BUILD/hub/deit-hub" --config hub.json > stdout.log 2>&1) &
 hub=$!
 trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do grep -q "event=listening" "$work/var/deit-hub.log" 2>/dev/null && break; sleep 0.1; done
@@ -40,16 +40,27 @@ load="$BUILD/bench/transfer/deit-load --hub 127.0.0.1:$port --certs $work/var/ce
 # steadiest figure an A/B comparison has on a noisy machine.
 hub_ticks() { awk '{print $14 + $15}' "/proc/$hub/stat"; }
 ticks_per_s=$(getconf CLK_TCK)
-# Runs deit-load and adds the hub's CPU microseconds per transfer to its JSON line.
+# The whole machine's CPU counters (user nice system idle iowait irq softirq steal).
+machine_ticks() { head -1 /proc/stat | cut -d' ' -f3-10; }
+# Runs deit-load and adds to its JSON line the hub's CPU microseconds per transfer and how
+# busy the machine was meanwhile: a run with idle cores was held back by latency (commit
+# syncs, too few connections), not by CPU.
 measure() {
-  local kind=$1 messages=$2 before line
+  local kind=$1 messages=$2 before machine_before line
   shift 2
   before=$(hub_ticks)
+  machine_before=$(machine_ticks)
   line=$($load --messages "$messages" "$@")
   python3 -c 'import json, sys
 d = json.loads(sys.argv[1])
 d["hub_cpu_us_per_transfer"] = round((int(sys.argv[3]) - int(sys.argv[2])) * 1e6 / int(sys.argv[4]) / int(sys.argv[5]))
-print(sys.argv[6], json.dumps(d))' "$line" "$before" "$(hub_ticks)" "$ticks_per_s" "$messages" "$kind"
+ticks = [int(b) - int(a) for a, b in zip(sys.argv[7].split(), sys.argv[8].split())]
+total = sum(ticks) or 1
+d["machine_cpu_pct"] = {"busy": round(100 * (total - ticks[3] - ticks[4]) / total, 1),
+                        "idle": round(100 * ticks[3] / total, 1), "iowait": round(100 * ticks[4] / total, 1),
+                        "steal": round(100 * ticks[7] / total, 1)}
+print(sys.argv[6], json.dumps(d))' "$line" "$before" "$(hub_ticks)" "$ticks_per_s" "$messages" "$kind" \
+    "$machine_before" "$(machine_ticks)"
 }
 results=()
 for i in $(seq 1 "$RUNS"); do
@@ -74,6 +85,7 @@ out = {"bench": "transfer-summary", "runs": len(runs["max"]),
        "max_p50_ms": med([r["latency_ms"]["p50"] for r in runs["max"]]),
        "max_p99_ms": med([r["latency_ms"]["p99"] for r in runs["max"]]),
        "max_hub_cpu_us_per_transfer": med([r["hub_cpu_us_per_transfer"] for r in runs["max"]]),
+       "max_machine_busy_pct": med([r["machine_cpu_pct"]["busy"] for r in runs["max"]]),
        "paced_1000_p50_ms": med([r["latency_ms"]["p50"] for r in runs["paced"]]),
        "paced_1000_p99_ms": med([r["latency_ms"]["p99"] for r in runs["paced"]]),
        "paced_1000_max_ms": med([r["latency_ms"]["max"] for r in runs["paced"]]),
@@ -84,5 +96,6 @@ if runs["offered"]:
                 "offered_throughput_per_s": med([r["throughput_per_s"] for r in o]),
                 "offered_p50_ms": med([r["latency_ms"]["p50"] for r in o]),
                 "offered_p99_ms": med([r["latency_ms"]["p99"] for r in o]),
-                "offered_hub_cpu_us_per_transfer": med([r["hub_cpu_us_per_transfer"] for r in o])})
+                "offered_hub_cpu_us_per_transfer": med([r["hub_cpu_us_per_transfer"] for r in o]),
+                "offered_machine_busy_pct": med([r["machine_cpu_pct"]["busy"] for r in o])})
 print(json.dumps(out))'
