@@ -565,12 +565,13 @@ std::vector<buddy::Suggestion> Hub::suggestions() const {
 }
 
 void Hub::sweep_deadlines(std::int64_t now) {
-  constexpr std::size_t kOverduePerSweep = 64;
+  constexpr std::size_t kOverduePerSweep = 8;
   std::vector<std::pair<std::string, Tracked>> overdue;
   {
     std::lock_guard lock(health_mutex_);
-    // At most a bounded number a sweep (one a second): a backlog of thousands overdue at
-    // once must not starve the I/O thread the sweep runs on; the rest follow next second.
+    // At most a few a sweep (eight sweeps a second, 64 transfers): each is a store read on
+    // this I/O thread and a write the next commit waits for, so a backlog of thousands
+    // overdue at once must neither starve the thread nor make one long commit.
     while (!due_.empty() && due_.begin()->first <= now && overdue.size() < kOverduePerSweep) {
       auto [due, id] = *due_.begin();
       due_.erase(due_.begin());

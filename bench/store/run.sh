@@ -17,7 +17,8 @@ done
 printf '%s\n' "${lines[@]}" | python3 -c '
 import json, statistics, sys
 runs = [json.loads(line) for line in sys.stdin]
-keys = ["submit_per_s", "submit_store_cpu_us", "ack_per_s", "ack_store_cpu_us", "database_bytes_per_transfer"]
+keys = ["submit_per_s", "submit_store_cpu_us", "ack_per_s", "ack_store_cpu_us", "database_bytes_per_transfer",
+        "written_bytes_per_transfer"]
 out = {"bench": "store-summary", "runs": len(runs), "transfers": runs[0]["transfers"], "ids": runs[0]["ids"]}
 out.update({"median_" + k: statistics.median(r[k] for r in runs) for k in keys})
 print(json.dumps(out))'

@@ -293,6 +293,36 @@ TEST_F(BuddyHubTest, OverdueWithoutFallbackTellsTheSenderOnlyAndAcceptedOnesStay
   EXPECT_TRUE(decide(kFire, b, true).ok());
 }
 
+// A receiver that takes nothing makes dozens overdue at once. Each sweep handles a few
+// (each is a store read and a write every sender's commit would wait for), the earliest
+// due first, and the next sweeps the rest.
+TEST_F(BuddyHubTest, ABacklogOfOverdueTransfersIsHandledAFewPerSweep) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto sent = submit(kHerts, message(kHerts, kFire, "HP-B" + std::to_string(i)));
+    ASSERT_TRUE(sent.ok()) << sent.error().describe();
+    ids.push_back(sent->transfers[0].first);
+  }
+  auto overdue_count = [&] {
+    int n = 0;
+    for (const auto& id : ids) n += hub_->store().transfer(id)->overdue_at > 0;
+    return n;
+  };
+  auto settle = [&](int expected) {
+    for (int i = 0; i < 100 && overdue_count() < expected; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  };
+  const std::int64_t later = now_ms() + 61'000;
+  hub_->sweep_deadlines(later);
+  settle(8);
+  EXPECT_EQ(overdue_count(), 8) << "one sweep";
+  EXPECT_GT(hub_->store().transfer(ids.front())->overdue_at, 0) << "the earliest due goes first";
+  EXPECT_EQ(hub_->store().transfer(ids.back())->overdue_at, 0);
+  hub_->sweep_deadlines(later);
+  hub_->sweep_deadlines(later);
+  settle(20);
+  EXPECT_EQ(overdue_count(), 20) << "three sweeps";
+}
+
 TEST_F(BuddyHubTest, ASilentLinkOrAnAgedQueueLeadsToASuggestionNotAnInvocation) {
   const std::int64_t start = now_ms();
   hub_->check_links(start);
