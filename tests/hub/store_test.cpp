@@ -1122,20 +1122,34 @@ TEST_F(StoreTest, AFailingOpInABatchDoesNotUndoTheOthers) {
   start(Msg{"M-good-1", MessageType::create, "REF-good-1"});
   start(Msg{"M-bad-1", MessageType::update, "REF-nothing"});                   // not-found
   start(Msg{"M-bad-2", MessageType::create, "REF-x", 0, {kFire, kAmbulance}});  // conflict on 2nd target
+  // The same receiver twice: refused by the transfers table's unique id, on the second
+  // insert, after the first target's rows were written. The batch runs again with a
+  // savepoint around each op.
+  start(Msg{"M-bad-3", MessageType::create, "REF-twice", 0, {kFire, kFire}});
   start(Msg{"M-good-2", MessageType::create, "REF-good-2"});
   release.set_value();
 
   auto good1 = results[0].get();
   auto bad1 = results[1].get();
   auto bad2 = results[2].get();
-  auto good2 = results[3].get();
+  auto bad3 = results[3].get();
+  auto good2 = results[4].get();
   ASSERT_TRUE(good1.ok());
   ASSERT_FALSE(bad1.ok());
   EXPECT_EQ(bad1.error().rule, "not-found");
   ASSERT_FALSE(bad2.ok());
   EXPECT_EQ(bad2.error().rule, "conflict");
+  ASSERT_FALSE(bad3.ok());
+  EXPECT_EQ(bad3.error().rule, "store");
   ASSERT_TRUE(good2.ok());
   EXPECT_LT(good1->deliveries[0].seq, good2->deliveries[0].seq);
+  // What the ops hand back is from the run that committed, not from the one rolled back.
+  ASSERT_EQ(good1->deliveries.size(), 1u);
+  ASSERT_EQ(good2->deliveries.size(), 1u);
+  EXPECT_EQ(good2->transfers.size(), 1u);
+  EXPECT_EQ(good2->deliveries[0].seq, good1->deliveries[0].seq + 1);
+  EXPECT_FALSE(store_->transfer(make_transfer_id(kPolice, "REF-twice", kFire)).ok());
+  EXPECT_TRUE(store_->message_body(kPolice, "M-bad-3").error().rule == "not-found");
 
   // The failed create's first target was rolled back with it.
   auto partial = store_->transfer(make_transfer_id(kPolice, "REF-x", kFire));
