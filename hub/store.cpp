@@ -732,10 +732,12 @@ struct Store::Impl {
         if (broken) broken = writer->run("RELEASE op");
         continue;
       }
-      // A statement left mid-step has not counted its changes yet.
+      // A statement left mid-step has not counted its changes yet. Some errors (a full
+      // disk, an I/O error) make SQLite roll the whole transaction back itself: the ops
+      // after it would then each commit on their own.
       for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st != nullptr; st = sqlite3_next_stmt(db, st))
         if (sqlite3_stmt_busy(st) && !sqlite3_stmt_readonly(st)) sqlite3_reset(st);
-      if (sqlite3_total_changes64(db) != changes_before) {
+      if (sqlite3_total_changes64(db) != changes_before || sqlite3_get_autocommit(db) != 0) {
         static_cast<void>(writer->exec("ROLLBACK"));
         spdlog::debug("event=store-batch-retried ops={} failed_op={}", batch.size(), i);
         return Error::make(kRetryWithSavepoints, "an op failed after changing rows");
