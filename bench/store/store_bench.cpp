@@ -1,11 +1,12 @@
 // deit-store-bench: the store's own cost per transfer, without TLS, HTTP, XML or the
-// gazetteer. It submits N transfers shaped like the transfer benchmark's (the 2.3 KB
-// sample incident as the canonical body and as the receiver's payload, a gazetteer
-// verification and a translation finding as JSON), keeping K submits in flight so that
-// they commit in groups as the hub's do, then acknowledges every delivery in frames of
-// 32, as a stream reader does. Prints one JSON line: rates, and the CPU time of the
-// store's threads (the writer and the checkpointer: the process's CPU less this thread's)
-// per transfer. That CPU figure is steadier than any end-to-end one on a noisy machine.
+// gazetteer. It submits N transfers shaped like the transfer benchmark's (the sample
+// incident's canonical encoding as the body and its encoding for the ambulance service as
+// the payload, the gazetteer check and the findings the hub records for it, as JSON),
+// keeping K submits in flight so that they commit in groups as the hub's do, then
+// acknowledges every delivery in frames of 32, as a stream reader does. Prints one JSON
+// line: rates, and the CPU time of the store's threads (the writer and the checkpointer:
+// the process's CPU less this thread's) per transfer. That CPU figure is steadier than
+// any end-to-end one on a noisy machine.
 //
 // --ids time-ordered measures a design the hub does not have: transfer ids that ascend with
 // time (milliseconds, then a counter) instead of the hub's hash of sender, reference and
@@ -29,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "adapters/adapter.hpp"
+#include "adapters/deit/deit_adapter.hpp"
 #include "hub/store.hpp"
 
 using namespace deit;
@@ -115,17 +118,42 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
 
   std::ifstream in(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
-  std::stringstream body;
-  body << in.rdbuf();
-  const std::string xml = body.str();
-  // The shapes the hub records for the sample incident (check_location, the translation).
+  std::stringstream sample;
+  sample << in.rdbuf();
+  // What the hub stores for the sample sent to the ambulance service (format "deit"): the
+  // canonical encoding as the body, and the receiver's encoding, which names the transfer,
+  // as the payload. Their sizes decide how many rows share a page, so the sample file
+  // itself (a few hundred bytes longer) would overstate the store's work.
+  auto adapters = adapters::builtin_registry();
+  const adapters::Adapter* deit = adapters ? adapters.value()->find("deit") : nullptr;
+  auto decoded = deit ? deit->decode(sample.str()) : Result<adapters::Decoded>(Error::make("bench", "no deit adapter"));
+  if (!decoded) {
+    std::cerr << "deit-store-bench: the sample: " << decoded.error().describe() << "\n";
+    return 1;
+  }
+  decoded->message.transfer_id.clear();
+  const std::string body = adapters::encode_canonical(decoded->message);
+  decoded->message.transfer_id = hub::make_transfer_id("hertfordshire-police", "HP-20261123-0123", "east-of-england-ambulance");
+  auto encoded = deit->encode(decoded->message);
+  if (!encoded) {
+    std::cerr << "deit-store-bench: the sample: " << encoded.error().describe() << "\n";
+    return 1;
+  }
+  const std::string payload = encoded->bytes;
+  // What check_location and the translation record for the sample, as the hub wrote them.
   const std::string location =
-      R"({"verified":true,"flags":[],"uprn":100081234567,"confidence":0.93,"explanation":"words A414 ST ALBANS; postcode AL4 0PB",)"
-      R"("address":{"sao":"","pao":"","street":"A414","locality":"COLNEY HEATH","town":"ST ALBANS","postcode":"AL4 0PB",)"
-      R"("usrn":12345678,"easting":519876.0,"northing":206543.0,"latitude":51.7398,"longitude":-0.2567},)"
-      R"("coverage":{"police":["hertfordshire-police"],"fire":["hertfordshire-fire"],"ambulance":["east-of-england-ambulance"]}})";
+      R"({"verified":false,"flags":["low confidence 0.28: words ST ALBANS; not found A414 EASTBOUND COLNEY HEATH TURN; )"
+      R"(ambiguous: equally good candidates","reported position is 5.3 km from the matched address"],"uprn":10000001,)"
+      R"("usrn":20000000,"single_line":"1 HIGH STREET, ST ALBANS, AL1 0AB","pao":{"start_number":1},"street":"HIGH STREET",)"
+      R"("town":"ST ALBANS","administrative_area":"ST ALBANS","postcode":"AL1 0AB","easting":5.155312E5,"northing":2.079157E5,)"
+      R"("latitude":5.17580216E1,"longitude":-3.275177E-1,"classification":"RD04","logical_status":1,"local_custodian_code":1930,)"
+      R"("confidence":2.84E-1,"explanation":"words ST ALBANS; not found A414 EASTBOUND COLNEY HEATH TURN; ambiguous: equally )"
+      R"(good candidates","coverage":{"police":["hertfordshire-police"],"fire":["hertfordshire-fire"],)"
+      R"("ambulance":["east-of-england-ambulance"]}})";
   const std::string findings =
-      R"json([{"field":"incident/type","rule":"mapped","detail":"nsir RTC-INJURY -> ambulance RTC (Road traffic collision)"}])json";
+      R"json([{"field":"incident/location","rule":"location-unverified","message":"location not verified against the gazetteer: )json"
+      R"json(low confidence 0.28: words ST ALBANS; not found A414 EASTBOUND COLNEY HEATH TURN; ambiguous: equally good )json"
+      R"json(candidates; reported position is 5.3 km from the matched address"}])json";
 
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -155,7 +183,7 @@ int main(int argc, char** argv) {
     m.incident.priority.police_grade = model::PoliceGrade::emergency;
     m.incident.priority.emergency = true;
     m.incident.priority.life_risk = true;
-    r.canonical_xml = xml;
+    r.canonical_xml = body;
     r.received_at = hub::now_ms();
     r.validated_at = r.received_at;
     r.location_json = location;
@@ -167,7 +195,7 @@ int main(int argc, char** argv) {
       transfer_id = id;
     }
     r.targets.push_back(hub::SubmitRequest::Target{std::move(transfer_id), "east-of-england-ambulance",
-                                                   "application/xml", xml, findings});
+                                                   "application/xml", payload, findings});
     window.acquire();
     store.submit(std::move(r), [&](Result<hub::SubmitOutcome> out) {
       if (out) {
