@@ -238,6 +238,77 @@ TEST_F(StoreTest, FindingsAreStoredWithATranslatedEvent) {
   EXPECT_EQ(history(kTransfer), (Names{"received", "validated", "translated", "stored"}));
 }
 
+// The first value of `sql` (one row, one column) on the database at `db_path`, read directly.
+std::string raw_text(const fs::path& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::string out;
+  if (s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+// A create's findings and location check are stored once, in its transfer row; its history
+// shows them as before. A later message's own check stays with its events, an operator's
+// text that happens to look like the marker is shown as typed, and an erasure empties all.
+TEST_F(StoreTest, ACreatesCheckIsStoredOnceAndShownInItsHistory) {
+  const std::string create_findings = R"([{"field":"incident/type","rule":"unmapped-code","message":"x"}])";
+  const std::string create_location = R"({"verified":true,"flags":[],"uprn":100081234567,"street":"HIGH STREET"})";
+  const std::string update_findings = R"([{"field":"incident/type","rule":"unmapped-code","message":"y"}])";
+  const std::string update_location = R"({"verified":false,"flags":["no match"],"street":"LOW ROAD"})";
+  auto submit_with = [&](Msg m, const std::string& location) {
+    SubmitRequest r = request(m);
+    r.location_json = location;
+    r.location_verified = location.find("\"verified\":true") != std::string::npos;
+    return sync<SubmitOutcome>([&](auto done) { store_->submit(std::move(r), done); });
+  };
+  Msg create;
+  create.findings = create_findings;
+  auto created = submit_with(create, create_location);
+  ASSERT_TRUE(created.ok()) << created.error().describe();
+  Msg update{"M-2", MessageType::update, "REF-1"};
+  update.findings = update_findings;
+  auto updated = submit_with(update, update_location);
+  ASSERT_TRUE(updated.ok()) << updated.error().describe();
+
+  using Detail = std::pair<std::string, std::string>;  // event, detail
+  auto details = [&] {
+    std::vector<Detail> out;
+    auto h = store_->history(kTransfer);
+    EXPECT_TRUE(h.ok());
+    if (h.ok())
+      for (const auto& e : *h)
+        if (e.event == "translated" || e.event.starts_with("location-") || e.event == "rejected")
+          out.emplace_back(e.event, e.detail);
+    return out;
+  };
+  EXPECT_EQ(details(), (std::vector<Detail>{{"translated", create_findings},
+                                            {"location-verified", create_location},
+                                            {"translated", update_findings},
+                                            {"location-unverified", update_location}}));
+  const fs::path db = dir_ / "hub.db";
+  EXPECT_EQ(raw_text(db, "SELECT count(*) FROM events WHERE instr(detail, 'HIGH STREET') > 0"), "0");
+  EXPECT_EQ(raw_text(db, "SELECT count(*) FROM events WHERE instr(detail, 'LOW ROAD') > 0"), "1");
+  EXPECT_EQ(raw_text(db, "SELECT count(*) FROM transfers WHERE instr(location, 'HIGH STREET') > 0"), "1");
+
+  ASSERT_TRUE(ack(kFire, {created->deliveries.at(0).seq, updated->deliveries.at(0).seq}).ok());
+  ASSERT_TRUE(decide(kFire, kTransfer, false, "=location").ok());
+  EXPECT_EQ(details().back(), (Detail{"rejected", "=location"}));
+
+  auto erased = sync<EraseOutcome>(
+      [&](auto done) { store_->erase_transfer(EraseRequest{kTransfer, "hub-admin", "sent in error"}, done); });
+  ASSERT_TRUE(erased.ok()) << erased.error().describe();
+  EXPECT_EQ(erased->events, 4);
+  EXPECT_EQ(details(), (std::vector<Detail>{{"translated", ""},
+                                            {"location-verified", ""},
+                                            {"translated", ""},
+                                            {"location-unverified", ""},
+                                            {"rejected", "=location"}}));
+}
+
 TEST_F(StoreTest, CreateToSeveralReceivers) {
   Msg m;
   m.receivers = {kFire, kAmbulance};
