@@ -1846,12 +1846,14 @@ Result<std::vector<EventRecord>> Store::history(const std::string& transfer_id) 
   // only for the events that are written so: any other event's detail is the sender's or
   // an operator's text. An erased transfer's row holds '[]' and '{}': its events then show
   // no detail, as those that kept their own, which the erasure emptied.
-  auto& s = c->stmt(
+  static const std::string sql =
       "SELECT e.at, e.event, e.actor, e.message_id, CASE "
-      "WHEN e.event = 'translated' AND e.detail = '=findings' THEN iif(t.findings = '[]', '', t.findings) "
-      "WHEN e.event IN ('location-verified', 'location-unverified') AND e.detail = '=location' "
-      "THEN iif(t.location = '{}', '', t.location) ELSE e.detail END "
-      "FROM transfers t JOIN events e ON e.transfer_key = t.key WHERE t.id = ? ORDER BY e.id");
+      "WHEN e.event = 'translated' AND e.detail = '" + std::string(kDetailInTransferFindings) +
+      "' THEN iif(t.findings = '[]', '', t.findings) "
+      "WHEN e.event IN ('location-verified', 'location-unverified') AND e.detail = '" +
+      std::string(kDetailInTransferLocation) + "' THEN iif(t.location = '{}', '', t.location) ELSE e.detail END "
+      "FROM transfers t JOIN events e ON e.transfer_key = t.key WHERE t.id = ? ORDER BY e.id";
+  auto& s = c->stmt(sql.c_str());
   DEIT_SQL_OK(s);
   s.bind(transfer_id);
   std::vector<EventRecord> out;

@@ -21,6 +21,7 @@
 
 #include "hub/audit_api.hpp"
 #include "hub/store.hpp"
+#include "query_text.hpp"
 
 namespace deit::hub {
 namespace {
@@ -95,23 +96,6 @@ std::string refused_sql(const fs::path& db, const std::string& sql) {
   sqlite3_free(err);
   sqlite3_close(c);
   return rc == SQLITE_OK ? std::string("accepted") : message;
-}
-
-std::string query_text(const fs::path& db, const std::string& sql) {
-  sqlite3* c = nullptr;
-  sqlite3_open_v2(db.c_str(), &c, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* s = nullptr;
-  std::string out = "<error>";
-  if (sqlite3_prepare_v2(c, sql.c_str(), -1, &s, nullptr) == SQLITE_OK) {
-    out = "<none>";
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-      out = p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, 0))) : std::string();
-    }
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(c);
-  return out;
 }
 
 // ---- canonical serialisation ---------------------------------------------------------------

@@ -13,6 +13,8 @@
 #include <set>
 #include <thread>
 
+#include "query_text.hpp"
+
 namespace deit::hub {
 namespace {
 
@@ -238,19 +240,6 @@ TEST_F(StoreTest, FindingsAreStoredWithATranslatedEvent) {
   EXPECT_EQ(history(kTransfer), (Names{"received", "validated", "translated", "stored"}));
 }
 
-// The first value of `sql` (one row, one column) on the database at `db_path`, read directly.
-std::string raw_text(const fs::path& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  std::string out;
-  if (s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return out;
-}
-
 // A create's findings and location check are stored once, in its transfer row; its history
 // shows them as before. A later message's own check stays with its events, an operator's
 // text that happens to look like the marker is shown as typed, and an erasure empties all.
@@ -290,9 +279,9 @@ TEST_F(StoreTest, ACreatesCheckIsStoredOnceAndShownInItsHistory) {
                                             {"translated", update_findings},
                                             {"location-unverified", update_location}}));
   const fs::path db = dir_ / "hub.db";
-  EXPECT_EQ(raw_text(db, "SELECT count(*) FROM events WHERE instr(detail, 'HIGH STREET') > 0"), "0");
-  EXPECT_EQ(raw_text(db, "SELECT count(*) FROM events WHERE instr(detail, 'LOW ROAD') > 0"), "1");
-  EXPECT_EQ(raw_text(db, "SELECT count(*) FROM transfers WHERE instr(location, 'HIGH STREET') > 0"), "1");
+  EXPECT_EQ(query_text(db, "SELECT count(*) FROM events WHERE instr(detail, 'HIGH STREET') > 0"), "0");
+  EXPECT_EQ(query_text(db, "SELECT count(*) FROM events WHERE instr(detail, 'LOW ROAD') > 0"), "1");
+  EXPECT_EQ(query_text(db, "SELECT count(*) FROM transfers WHERE instr(location, 'HIGH STREET') > 0"), "1");
 
   ASSERT_TRUE(ack(kFire, {created->deliveries.at(0).seq, updated->deliveries.at(0).seq}).ok());
   ASSERT_TRUE(decide(kFire, kTransfer, false, "=location").ok());
