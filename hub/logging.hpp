@@ -7,8 +7,9 @@
 
 namespace deit::hub {
 
-// Sets the default spdlog logger: asynchronous, to stdout and (if given) a file, both
-// buffered and flushed at once for warnings and errors, otherwise every second.
+// Sets the default spdlog logger: synchronous, to stdout and (if given) a file, both
+// buffered and flushed at once for warnings and errors, otherwise every second, when what
+// a log file holds is also handed to the disk (see logging.cpp).
 Status setup_logging(const std::string& level, const std::string& file);
 
 }  // namespace deit::hub

@@ -245,11 +245,17 @@ int main(int argc, char** argv) {
   for (int c = 0; c < k; ++c) net::co_spawn(io, sender(c), net::detached);
   io.run();
 
-  if (const char* trace = std::getenv("DEIT_LOAD_TRACE")) {  // per message: scheduled s, late, answer, receipt (ms)
+  // Per message: when it was due (s from the start), how late it went and how long the hub
+  // took to answer (ms), and when it was due on the steady clock (CLOCK_MONOTONIC, s): the
+  // clock `perf record -k CLOCK_MONOTONIC` stamps events with, to line a slow answer up
+  // with what the hub's threads were doing.
+  if (const char* trace = std::getenv("DEIT_LOAD_TRACE")) {
     std::ofstream out(trace);
+    out.precision(9);
     for (long i = 0; i < n; ++i) {
       const auto u = static_cast<std::size_t>(i);
-      out << std::chrono::duration<double>(sent_at[u] - start).count() << ',' << late_ms[u] << ',' << answer_ms[u] << '\n';
+      out << std::chrono::duration<double>(sent_at[u] - start).count() << ',' << late_ms[u] << ',' << answer_ms[u] << ','
+          << std::chrono::duration<double>(sent_at[u].time_since_epoch()).count() << '\n';
     }
   }
   const double seconds = std::chrono::duration<double>(finished - start).count();
