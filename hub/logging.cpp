@@ -93,7 +93,6 @@ bool is_regular_file(int fd) {
 }  // namespace
 
 Status setup_logging(const std::string& level, const std::string& file) {
-  write_back.reset();
   auto out = std::make_shared<StdioSink>(stdout, false);
   std::vector<spdlog::sink_ptr> sinks{out};
   // Standard output counts when it is redirected to a file; a pipe or a terminal is not ours.
@@ -117,7 +116,7 @@ Status setup_logging(const std::string& level, const std::string& file) {
   logger->set_level(spdlog::level::from_str(level));  // checked by load_config
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
-  write_back = std::make_unique<LogWriteBack>(logger, std::move(files));
+  write_back = std::make_unique<LogWriteBack>(logger, std::move(files));  // the old one flushes as it goes
   return Status::success();
 }
 

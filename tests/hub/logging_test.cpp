@@ -82,14 +82,18 @@ TEST_F(LoggingTest, ASecondSetupReplacesTheFirstAndAppends) {
   EXPECT_NE(text.find("event=three"), std::string::npos);
 }
 
-TEST_F(LoggingTest, AFileThatCannotBeOpenedIsAnErrorNamingTheSetting) {
-  fs::create_directories(dir_);
+TEST_F(LoggingTest, AFileThatCannotBeOpenedIsAnErrorNamingTheSettingAndTheOldLoggerStays) {
+  const fs::path good = dir_ / "good.log";
+  ASSERT_TRUE(setup_logging("info", good.string()).ok());
   const fs::path blocker = dir_ / "not-a-directory";
   std::ofstream(blocker) << "x";
   auto s = setup_logging("info", (blocker / "hub.log").string());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().field, "log_file");
   EXPECT_NE(s.error().message.find("cannot open log file"), std::string::npos) << s.error().message;
+  spdlog::info("event=after-the-refusal");
+  EXPECT_TRUE(appears(good, "event=after-the-refusal", std::chrono::milliseconds(3000)))
+      << "the previous logger, and its flushing, stay in place";
 }
 
 }  // namespace
