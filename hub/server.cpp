@@ -23,6 +23,7 @@
 #include "gazetteer/json.hpp"
 #include "hub/api_json.hpp"
 #include "hub/audit_api.hpp"
+#include "hub/memory.hpp"
 #include "hub/pki.hpp"
 #include "hub/url.hpp"
 
@@ -1078,6 +1079,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // ---------------------------------------------------------------- sweeper
 
+  // What the allocator may keep free after a burst, for the next one; the rest goes back to
+  // the kernel once a second (hub/memory.hpp).
+  static constexpr std::size_t kFreeMemoryKept = std::size_t{32} << 20;
+
   net::awaitable<void> sweep() {
     auto self = shared_from_this();
     auto ex = co_await net::this_coro::executor;
@@ -1099,6 +1104,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         hub.sweep_dead_letters(now);
         hub.sweep_retention(now);
         hub.check_links(now);
+        release_free_memory(kFreeMemoryKept);
         next_second = clock + std::chrono::seconds(1);
       }
       hub.sweep_deadlines(now);

@@ -282,7 +282,12 @@ class Stmt {
 // One connection plus its statement cache, keyed by SQL text (the texts are literals).
 class Connection {
  public:
-  static Result<std::unique_ptr<Connection>> open(const std::string& path, bool writer) {
+  // A connection's own page cache: the writer's keeps the hot pages of the tables' ends and
+  // indexes; the checkpointer copies WAL frames without it and the readers answer the API's
+  // point lookups, so theirs stay small (see the cache_size pragma below).
+  enum class Role { writer, checkpointer, reader };
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, Role role) {
+    const bool writer = role != Role::reader;
     // No memory statistics: with them every allocation and free inside SQLite takes a global
     // mutex, which the writer and the readers on the I/O threads contend for (about 2 % of
     // the hub's CPU flat out). Only possible before SQLite initialises; nothing here reads them.
@@ -299,15 +304,25 @@ class Connection {
     }
     auto c = std::unique_ptr<Connection>(new Connection(db));
     sqlite3_busy_timeout(db, 5000);
-    // A page cache large enough to keep the hot index pages: without it the writer re-reads
-    // pages with pread on every batch. No mmap (mmap_size=0): with the database mapped,
+    // Page caches: 16 MiB for the writer, 2 MiB for the others. The kernel's access tracking
+    // samples the hub's resident pages (on this VM DAMON, kdamond, every 0.5 s, and answers
+    // stall while it runs), so the hub keeps no more resident than pays for itself.
+    // A 64 MiB cache on every connection left the hub at 250 to 300 MB after a burst, and
+    // paced 1,000 /s just after 100,000 incidents gave p99 21 / 23 / 54 ms against 16 / 13 /
+    // 12 ms with these sizes, at the same CPU per transfer offered 5,000 /s (bench/transfer).
+    // A bigger cache is not even cheaper for the writer: its pages miss the CPU's caches, and
+    // a page SQLite drops is still in the kernel's page cache (bench/store, 40,000 transfers:
+    // 57 µs of store CPU per submit with 64 MiB, 52 with 16 MiB, 45 with 4 MiB). 16 MiB keeps
+    // the tables' ends and the upper levels of the indexes with room to spare.
+    // No mmap (mmap_size=0): with the database mapped,
     // each of its resident pages is in the hub's page tables, where the kernel's access
     // tracking walks them (on this VM DAMON's proactive reclaim, kdamond: 16 % of all
     // samples while answers stalled, 0.2 % otherwise). Paced 1,000 /s just after 100,000
     // incidents: p99 29 / 23 / 32 ms mapped, 18 / 17 / 23 ms not, with the same CPU per
     // transfer flat out and offered (bench/transfer). A read error is then SQLITE_IOERR,
     // which the hub reports, rather than a SIGBUS that ends it.
-    for (const char* pragma : {"PRAGMA cache_size=-65536", "PRAGMA mmap_size=0", "PRAGMA temp_store=MEMORY"}) {
+    for (const char* pragma : {role == Role::writer ? "PRAGMA cache_size=-16384" : "PRAGMA cache_size=-2048",
+                               "PRAGMA mmap_size=0", "PRAGMA temp_store=MEMORY"}) {
       if (auto s = c->exec(pragma); !s) return s.error();
     }
     if (writer) {
@@ -788,7 +803,7 @@ struct Store::Impl {
     thread_local std::unordered_map<std::uint64_t, Connection*> mine;
     Connection*& c = mine[id];
     if (!c) {
-      auto opened = Connection::open(path, false);
+      auto opened = Connection::open(path, Connection::Role::reader);
       if (!opened) return nullptr;
       std::lock_guard lock(readers_mutex);
       readers.push_back(std::move(opened).value());
@@ -1628,10 +1643,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->id = next_id++;
-  auto writer = Connection::open(path, true);
+  auto writer = Connection::open(path, Connection::Role::writer);
   if (!writer) return writer.error();
   impl->writer = std::move(writer).value();
-  auto checkpointer = Connection::open(path, true);
+  auto checkpointer = Connection::open(path, Connection::Role::checkpointer);
   if (!checkpointer) return checkpointer.error();
   impl->checkpointer = std::move(checkpointer).value();
   Impl* raw = impl.get();
