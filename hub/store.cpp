@@ -282,9 +282,7 @@ class Stmt {
 // One connection plus its statement cache, keyed by SQL text (the texts are literals).
 class Connection {
  public:
-  // A connection's own page cache: the writer's keeps the hot pages of the tables' ends and
-  // indexes; the checkpointer copies WAL frames without it and the readers answer the API's
-  // point lookups, so theirs stay small (see the cache_size pragma below).
+  // The role sets the page cache's size (below) and, for the writer and checkpointer, write access.
   enum class Role { writer, checkpointer, reader };
   static Result<std::unique_ptr<Connection>> open(const std::string& path, Role role) {
     const bool writer = role != Role::reader;
