@@ -302,23 +302,22 @@ class Connection {
     }
     auto c = std::unique_ptr<Connection>(new Connection(db));
     sqlite3_busy_timeout(db, 5000);
-    // Page caches: 16 MiB for the writer, 2 MiB for the others. The kernel's access tracking
-    // samples the hub's resident pages (on this VM DAMON, kdamond, every 0.5 s, and answers
-    // stall while it runs), so the hub keeps no more resident than pays for itself.
-    // A 64 MiB cache on every connection left the hub at 250 to 300 MB after a burst, and
-    // paced 1,000 /s just after 100,000 incidents gave p99 21 / 23 / 54 ms against 16 / 13 /
-    // 12 ms with these sizes, at the same CPU per transfer offered 5,000 /s (bench/transfer).
-    // A bigger cache is not even cheaper for the writer: its pages miss the CPU's caches, and
-    // a page SQLite drops is still in the kernel's page cache (bench/store, 40,000 transfers:
-    // 57 µs of store CPU per submit with 64 MiB, 52 with 16 MiB, 45 with 4 MiB). 16 MiB keeps
-    // the tables' ends and the upper levels of the indexes with room to spare.
-    // No mmap (mmap_size=0): with the database mapped,
-    // each of its resident pages is in the hub's page tables, where the kernel's access
-    // tracking walks them (on this VM DAMON's proactive reclaim, kdamond: 16 % of all
-    // samples while answers stalled, 0.2 % otherwise). Paced 1,000 /s just after 100,000
-    // incidents: p99 29 / 23 / 32 ms mapped, 18 / 17 / 23 ms not, with the same CPU per
-    // transfer flat out and offered (bench/transfer). A read error is then SQLITE_IOERR,
-    // which the hub reports, rather than a SIGBUS that ends it.
+    // The hub keeps no more resident than pays for itself: the kernel's access tracking
+    // samples its resident pages (on this VM DAMON's proactive reclaim, kdamond, every 0.5 s),
+    // and answers stall while it runs.
+    // Page caches of 16 MiB for the writer and 2 MiB for the others: 64 MiB on every
+    // connection left the hub at 250 to 300 MB after a burst, and paced 1,000 /s just after
+    // 100,000 incidents gave p99 21 / 23 / 54 ms against 16 / 13 / 12 ms with these sizes, at
+    // the same CPU per transfer offered 5,000 /s (bench/transfer). A bigger cache is not even
+    // cheaper for the writer: a page SQLite drops is still in the kernel's page cache
+    // (bench/store, 40,000 transfers: 57 µs of store CPU per submit with 64 MiB, 52 with
+    // 16 MiB, 45 with 4 MiB).
+    // No mmap (mmap_size=0): mapped, every resident page of the database is in the hub's
+    // page tables, which kdamond walks (16 % of all samples while answers stalled, 0.2 %
+    // otherwise). Paced 1,000 /s just after 100,000 incidents: p99 29 / 23 / 32 ms mapped,
+    // 18 / 17 / 23 ms not, with the same CPU per transfer flat out and offered
+    // (bench/transfer). A read error is then SQLITE_IOERR, which the hub reports, rather than
+    // a SIGBUS that ends it.
     for (const char* pragma : {role == Role::writer ? "PRAGMA cache_size=-16384" : "PRAGMA cache_size=-2048",
                                "PRAGMA mmap_size=0", "PRAGMA temp_store=MEMORY"}) {
       if (auto s = c->exec(pragma); !s) return s.error();
