@@ -766,28 +766,20 @@ std::vector<MatchHit> Matcher::match_all(const ParsedQuery& q, std::size_t max,
   }
 
   // Best entry per UPRN, best first: of the best `max + 8` UPRNs, the first `max` not
-  // skipped. Those are near the front: the best few entries are picked in one pass (a
-  // bounded heap, most entries rejected by one comparison), and the whole list is sorted
-  // only if UPRNs with several entries use them up.
+  // skipped. Those are near the front: the best few entries are selected in linear time
+  // (nth_element) and only they are sorted; the whole list is sorted only if UPRNs with
+  // several entries use them up. A bounded heap, which the benchmark location's 307 tied
+  // candidates kept reordering, cost 5 % more of match_all's instructions (callgrind).
   auto better = [](const Scored& a, const Scored& b) {
     if (a.score != b.score) return a.score > b.score;
     return a.uprn != b.uprn ? a.uprn < b.uprn : a.entry < b.entry;
   };
   const std::size_t considered_max = max + 8;
   const std::size_t front_size = std::min(results.size(), 2 * considered_max);
-  std::vector<Scored> front;
-  front.reserve(front_size);
-  for (const Scored& r : results) {
-    if (front.size() < front_size) {
-      front.push_back(r);
-      std::push_heap(front.begin(), front.end(), better);  // the worst kept on top
-    } else if (front_size != 0 && better(r, front.front())) {
-      std::pop_heap(front.begin(), front.end(), better);
-      front.back() = r;
-      std::push_heap(front.begin(), front.end(), better);
-    }
-  }
-  std::sort_heap(front.begin(), front.end(), better);
+  const auto front_end = results.begin() + static_cast<std::ptrdiff_t>(front_size);
+  std::nth_element(results.begin(), front_end, results.end(), better);
+  std::vector<Scored> front(results.begin(), front_end);
+  std::sort(front.begin(), front.end(), better);
   std::vector<std::uint64_t> seen;
   const std::size_t total = results.size();
   for (std::size_t k = 0; k < total && seen.size() < considered_max && hits.size() < max; ++k) {
