@@ -321,7 +321,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   if (!root.is_object()) return Error::make("config", "the configuration must be a JSON object", "/");
 
   Config c;
-  Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "retention_days", "tls", "delivery",
+  Reader r(root.as_object(), "", {"listen", "store", "log_file", "log_level", "io_threads", "retention_days", "commit_interval_ms", "tls", "delivery",
                                   "limits", "gazetteer", "mappings_dir", "agencies", "administrators",
                                   "acceptance", "buddy", "sharing_rules", "links"});
   DEIT_CHECK(r.check_keys());
@@ -335,6 +335,7 @@ Result<Config> parse_config(std::string_view text, const std::string& base_dir) 
   if (!levels.count(c.log_level)) return Error::make("config", "'" + c.log_level + "' is not a log level", "log_level");
   DEIT_CHECK(r.integer("io_threads", c.io_threads, 1, 64));
   DEIT_CHECK(r.integer("retention_days", c.retention_days, 0, 36'500));
+  DEIT_CHECK(r.integer("commit_interval_ms", c.commit_interval_ms, 0, 100));
   DEIT_CHECK(r.string("mappings_dir", c.mappings_dir));
 
   if (const json::value* t = r.get("tls")) {

@@ -116,6 +116,10 @@ struct Config {
   // Days after a transfer ends (closed, cancelled, rejected) before its personal data is
   // erased (Store::erase_ended); 0 keeps everything. The period is the force's policy.
   int retention_days = 0;
+  // Under load (above 2,500 store ops a second), the longest the store's writer waits after
+  // one commit began before it starts the next, to commit more transfers at once (StoreOptions);
+  // 0: commit as soon as anything waits.
+  int commit_interval_ms = 4;
   TlsConfig tls;
   DeliveryConfig delivery;
   Limits limits;

@@ -48,7 +48,9 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
   if (!config.mappings_dir.empty()) {
     if (auto s = adapters::default_mapping_store()->reload(config.mappings_dir); !s) return s.error();
   }
-  auto store = Store::open(config.store_path);
+  StoreOptions store_options;
+  store_options.commit_interval = std::chrono::milliseconds(config.commit_interval_ms);
+  auto store = Store::open(config.store_path, store_options);
   if (!store) return store.error();
   std::unique_ptr<Hub> hub(new Hub(std::move(config), std::move(registry).value(), std::move(store).value()));
   if (const auto& g = hub->config_.gazetteer; !g.snapshot.empty()) {

@@ -416,9 +416,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (parts.empty() || parts[0] != "v1") co_return problem(req, Error::make("not-found", "no such resource", "path"));
 
     if (parts.size() == 2 && parts[1] == "health" && method == http::verb::get) {
+      const auto store_counters = hub.store().counters();
       co_return json_response(req, http::status::ok,
                               {{"status", "ok"},
                                {"pending_deliveries", hub.dispatcher().pending_total()},
+                               {"store", {{"commits", store_counters.commits}, {"ops", store_counters.ops}}},
                                {"connections", connections.load()},
                                {"agency", who.agency},
                                {"identity", who.name()}});

@@ -676,27 +676,69 @@ struct Store::Impl {
     if (since >= step && since - added < step) checkpoint_wake.notify_one();
   }
 
+  // Group commit under load (StoreOptions). Each commit has a large fixed cost, about
+  // 200 µs of the store's CPU on the project's VM (the hot index pages written again, the
+  // WAL's sync and its virtio doorbell, the checkpointer copying those pages once more), so
+  // a writer that commits as soon as anything waits spends the most per transfer exactly
+  // when it keeps up with a high rate (deit-store-bench: 150 µs per submit with 2 in
+  // flight, 53 with 32). The rate is measured over windows of kRateWindow; the paced
+  // latency target's 1,000 /s stays well below the default linger rate.
+  StoreOptions options;
+  static constexpr auto kRateWindow = std::chrono::milliseconds(50);
+  static constexpr std::size_t kLingerBatch = 64;
+  std::size_t wake_at = 1;     // queue length at which enqueue wakes the writer (under `mutex`)
+  std::uint64_t enqueued = 0;  // ops ever enqueued (under `mutex`)
+  std::uint64_t window_enqueued = 0;
+  std::chrono::steady_clock::time_point window_start{};
+  double arrival_rate = 0;  // ops per second over the last complete window (writer only)
+  std::atomic<std::uint64_t> commits{0}, committed_ops{0};
+
   void enqueue(Op op) {
-    bool refused = false;
+    bool refused = false, notify = false;
     {
       std::lock_guard lock(mutex);
       refused = stopping;
-      if (!refused) queue.push_back(std::move(op));
+      if (!refused) {
+        queue.push_back(std::move(op));
+        ++enqueued;
+        notify = queue.size() >= wake_at;
+      }
     }
     if (refused) {
       op.done(Error::make("store", "the store is closing"));
       return;
     }
-    wake.notify_one();
+    if (notify) wake.notify_one();
+  }
+
+  // Under `mutex`, on the writer thread, with something queued: waits for a fuller batch
+  // while the arrival rate is high.
+  void linger(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point previous_commit) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - window_start >= kRateWindow) {
+      arrival_rate = static_cast<double>(enqueued - window_enqueued) / std::chrono::duration<double>(now - window_start).count();
+      window_start = now;
+      window_enqueued = enqueued;
+    }
+    if (arrival_rate < options.linger_rate || queue.size() >= kLingerBatch ||
+        now - previous_commit >= options.commit_interval)
+      return;
+    wake_at = kLingerBatch;
+    wake.wait_until(lock, previous_commit + options.commit_interval,
+                    [&] { return stopping || queue.size() >= kLingerBatch; });
+    wake_at = 1;
   }
 
   void run() {
     std::vector<Op> batch;
+    auto previous_commit = std::chrono::steady_clock::now();
     for (;;) {
       {
         std::unique_lock lock(mutex);
         wake.wait(lock, [&] { return stopping || !queue.empty(); });
         if (queue.empty() && stopping) return;
+        linger(lock, previous_commit);
+        previous_commit = std::chrono::steady_clock::now();
         const std::size_t n = std::min<std::size_t>(queue.size(), 2048);
         batch.clear();
         for (std::size_t i = 0; i < n; ++i) {
@@ -725,6 +767,10 @@ struct Store::Impl {
     // Every sender in the batch waited this long for "received": worth an operator's look.
     if (committed_ms >= kSlowCommitMs)
       spdlog::warn("event=slow-commit ms={} ops={} wal_frames={}", committed_ms, batch.size(), wal_frames.load());
+    if (committed) {
+      commits.fetch_add(1, std::memory_order_relaxed);
+      committed_ops.fetch_add(batch.size(), std::memory_order_relaxed);
+    }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
     finish_wal_cycle();
   }
@@ -1635,10 +1681,11 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Store::~Store() { close(); }
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions options) {
   static std::atomic<std::uint64_t> next_id{1};
   auto impl = std::make_unique<Impl>();
   impl->path = path;
+  impl->options = options;
   impl->id = next_id++;
   auto writer = Connection::open(path, Connection::Role::writer);
   if (!writer) return writer.error();
@@ -1657,6 +1704,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   impl->thread = std::thread([raw] { raw->run(); });
   impl->checkpoint_thread = std::thread([raw] { raw->run_checkpoints(); });
   return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+StoreCounters Store::counters() const {
+  return {impl_->commits.load(std::memory_order_relaxed), impl_->committed_ops.load(std::memory_order_relaxed)};
 }
 
 void Store::close() {

@@ -9,6 +9,7 @@
 // Reads use per-thread connections and see committed data only.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -206,9 +207,23 @@ struct RetentionOutcome {
   bool more = false;                 // the limit was reached: call again
 };
 
+// Group commit under load: while ops arrive faster than `linger_rate` a second, the writer
+// starts a commit no sooner than `commit_interval` after the previous one began (unless
+// 64 ops wait), so that each commit's fixed cost is shared by more transfers. Below that
+// rate it commits as soon as anything waits. A zero interval turns this off.
+struct StoreOptions {
+  std::chrono::microseconds commit_interval{4000};
+  double linger_rate = 2500;
+};
+// Since the store opened: commits and the ops they carried (ops / commits = batch size).
+struct StoreCounters {
+  std::uint64_t commits = 0;
+  std::uint64_t ops = 0;
+};
+
 class Store {
  public:
-  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  static Result<std::unique_ptr<Store>> open(const std::string& path, StoreOptions options = {});
   ~Store();
 
   // Writes (asynchronous; `done` runs on the writer thread after commit or failure).
@@ -266,6 +281,8 @@ class Store {
   // The stored canonical XML of one message.
   Result<std::string> message_body(const std::string& sender, const std::string& message_id);
   Result<std::int64_t> count(const std::string& table);
+
+  StoreCounters counters() const;
 
   // Waits for queued writes to commit, then stops the writer.
   void close();

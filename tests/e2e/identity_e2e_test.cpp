@@ -56,6 +56,12 @@ TEST(IdentityEndToEnd, SubjectAlternativeNameIdentifiesTheAgency) {
                               "application/xml");
   ASSERT_TRUE(sent.ok());
   EXPECT_EQ(sent->status, 202) << sent->body;
+  // Health also shows the store's commits and the ops they carried: the submit was one.
+  health = client->request("GET", "/v1/health");
+  ASSERT_TRUE(health.ok()) << health.error().describe();
+  const auto store = parse_object(health->body).at("store").as_object();
+  EXPECT_GE(store.at("commits").to_number<std::int64_t>(), 1);
+  EXPECT_GE(store.at("ops").to_number<std::int64_t>(), store.at("commits").to_number<std::int64_t>());
 
   // The development certificate with CN "san-police" is not enough: the rule names a SAN.
   EXPECT_EQ(health_status(hub, "san-police"), 403);

@@ -103,6 +103,7 @@ TEST(ConfigDefaults, MinimalDocumentGetsDefaults) {
   EXPECT_EQ(c->agencies[0].name, "hertfordshire-police");  // name defaults to id
   EXPECT_EQ(c->io_threads, 2);
   EXPECT_EQ(c->retention_days, 0) << "nothing is erased unless the force sets a period";
+  EXPECT_EQ(c->commit_interval_ms, 4);
   EXPECT_EQ(c->log_level, "info");
   EXPECT_TRUE(c->administrators.empty());
 }
@@ -213,6 +214,10 @@ TEST(ConfigRanges, NumbersOutOfRange) {
   auto kept = parse_config(doc(R"("retention_days": 2190,)"), "/x");
   ASSERT_TRUE(kept.ok()) << kept.error().describe();
   EXPECT_EQ(kept->retention_days, 2190);
+  expect_error(doc(R"("commit_interval_ms": 101,)"), "commit_interval_ms", "must be between 0 and 100");
+  auto eager = parse_config(doc(R"("commit_interval_ms": 0,)"), "/x");
+  ASSERT_TRUE(eager.ok()) << eager.error().describe();
+  EXPECT_EQ(eager->commit_interval_ms, 0);
   expect_error(doc(R"("delivery": {"retry_initial_ms": 5},)"), "delivery.retry_initial_ms", "between 10 and");
   expect_error(doc(R"("limits": {"max_xml_depth": 1000},)"), "limits.max_xml_depth", "between 8 and 256");
   expect_error(doc(R"("limits": {"max_connections": -1},)"), "limits.max_connections", "between 1 and");

@@ -1016,6 +1016,63 @@ TEST_F(StoreTest, ConcurrentSubmitsAllCommitInSeqOrder) {
   EXPECT_EQ(count("pending"), kThreads * kPerThread);
 }
 
+namespace {
+
+// Submits `warm` + `n` creates one every `gap` from this thread, waits for them all, and
+// returns how many commits there were from the first of the `n` on (the writer measures
+// the rate over the last 50 ms, so the first few milliseconds of a burst are not counted).
+std::uint64_t commits_for_paced_submits(Store& store, int n, std::chrono::microseconds gap, int warm = 0) {
+  std::vector<std::future<void>> done;
+  StoreCounters before = store.counters();
+  for (int i = 0; i < warm + n; ++i) {
+    if (i == warm) before = store.counters();
+    const std::string id = std::to_string(i);
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    store.submit(request(Msg{"M-" + id, MessageType::create, "REF-" + id}), [p](Result<SubmitOutcome> r) {
+      EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().describe());
+      p->set_value();
+    });
+    std::this_thread::sleep_for(gap);
+  }
+  for (auto& f : done) f.wait();
+  const auto after = store.counters();
+  EXPECT_GE(after.ops - before.ops, static_cast<std::uint64_t>(n));
+  return after.commits - before.commits;
+}
+
+}  // namespace
+
+// While ops arrive fast, the writer starts a commit no sooner than commit_interval after
+// the previous one: about 0.3 s of submits at some thousands a second commit in a few
+// dozen batches at most (with no waiting, in hundreds: a commit here takes about 1 ms).
+TEST_F(StoreTest, UnderLoadTheWriterWaitsToCommitMoreAtOnce) {
+  StoreOptions options;
+  options.commit_interval = std::chrono::milliseconds(50);
+  options.linger_rate = 1000;
+  store_.reset();
+  auto opened = Store::open((dir_ / "hub.db").string(), options);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  store_ = std::move(opened).value();
+  const auto commits = commits_for_paced_submits(*store_, 1000, std::chrono::microseconds(200), 300);
+  EXPECT_LE(commits, 40u) << "1,000 submits at some thousands a second";
+  EXPECT_EQ(count("transfers"), 1300);
+}
+
+// Below the linger rate every op commits as soon as the writer is free: 100 submits a
+// second, 10 ms apart, each commit alone, though the interval would group five (a sync
+// of over 10 ms may let two share one).
+TEST_F(StoreTest, AtLowRatesEveryOpCommitsWithoutWaiting) {
+  StoreOptions options;
+  options.commit_interval = std::chrono::milliseconds(50);
+  store_.reset();
+  auto opened = Store::open((dir_ / "hub.db").string(), options);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  store_ = std::move(opened).value();
+  const auto commits = commits_for_paced_submits(*store_, 40, std::chrono::milliseconds(10));
+  EXPECT_GE(commits, 35u);
+}
+
 // Commits go to the WAL; the background checkpointer copies them into the database file
 // in steps while the writer goes on, without any reader or writer asking for it.
 TEST_F(StoreTest, CommittedPagesReachTheDatabaseFileInTheBackground) {
