@@ -891,7 +891,7 @@ LocationCheck check_location(const gazetteer::Gazetteer& gaz, model::IncidentMes
     out.findings.push_back({"incident/location", "location-unverified", "no location given"});
     return out;
   }
-  const gazetteer::Verification v = gaz.verify(input);
+  gazetteer::Verification v = gaz.verify(input);
   out.verified = v.verified;
   boost::json::object o{{"verified", v.verified}};
   boost::json::array flags;
@@ -900,7 +900,7 @@ LocationCheck check_location(const gazetteer::Gazetteer& gaz, model::IncidentMes
   if (v.best) {
     const auto& a = v.best->address;
     // The best candidate in the same shape as the /v1/gazetteer API answers.
-    for (const auto& field : gazetteer::candidate_json(*v.best)) o[field.key()] = field.value();
+    for (auto& field : gazetteer::candidate_json(*v.best)) o[field.key()] = std::move(field.value());
     if (v.verified) {
       // Fill only what the sender left empty, and say so.
       std::string filled;
@@ -939,7 +939,7 @@ LocationCheck check_location(const gazetteer::Gazetteer& gaz, model::IncidentMes
   coverage["police"] = ids(v.coverage.police);
   coverage["fire"] = ids(v.coverage.fire);
   coverage["ambulance"] = ids(v.coverage.ambulance);
-  out.coverage = v.coverage;
+  out.coverage = std::move(v.coverage);
   o["coverage"] = std::move(coverage);
   out.json = boost::json::serialize(o);
   return out;

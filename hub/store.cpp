@@ -1170,11 +1170,20 @@ struct Store::Impl {
       disclosed.push_back({{"delivery", seq}, {"transfer", transfer_id}, {"message", message_id}, {"kind", kind}});
       add_unique(transfers, transfer_id);
       if (kind != "incident") continue;
+      // The transfer's rowid once, for the update and the event: each lookup by id is a
+      // search of the id index.
+      auto& k = c.stmt("SELECT key FROM transfers WHERE id = ?");
+      DEIT_SQL_OK(k);
+      k.bind(transfer_id);
+      const bool found = k.step() == SQLITE_ROW;
+      const std::int64_t key = found ? k.i64(0) : 0;
+      k.reset();
+      if (!found) continue;  // transfers are never deleted (erasure blanks them), but be safe
       auto& t = c.stmt("UPDATE transfers SET delivered_at = CASE delivered_at WHEN 0 THEN ? ELSE delivered_at END, "
-                       "state = CASE state WHEN 'stored' THEN 'delivered' ELSE state END WHERE id = ?");
+                       "state = CASE state WHEN 'stored' THEN 'delivered' ELSE state END WHERE key = ?");
       DEIT_SQL_OK(t);
-      if (auto st = t.bind(at).bind(transfer_id).run(); !st) return st;
-      if (auto st = insert_event(c, transfer_id, at, "delivered", agency, message_id, ""); !st) return st;
+      if (auto st = t.bind(at).bind(key).run(); !st) return st;
+      if (auto st = insert_event(c, key, transfer_id, at, "delivered", agency, message_id, ""); !st) return st;
     }
     if (disclosed.empty()) return Status::success();
     // s.62 disclosure: the receiving agency's system confirmed it has the message.
