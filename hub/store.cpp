@@ -688,6 +688,7 @@ struct Store::Impl {
   static constexpr std::size_t kLingerBatch = 64;
   std::size_t wake_at = 1;     // queue length at which enqueue wakes the writer (under `mutex`)
   std::uint64_t enqueued = 0;  // ops ever enqueued (under `mutex`)
+  std::chrono::steady_clock::time_point last_enqueued{};  // under `mutex`
   std::uint64_t window_enqueued = 0;
   std::chrono::steady_clock::time_point window_start{};
   double arrival_rate = 0;  // ops per second over the last complete window (writer only)
@@ -701,6 +702,7 @@ struct Store::Impl {
       if (!refused) {
         queue.push_back(std::move(op));
         ++enqueued;
+        last_enqueued = std::chrono::steady_clock::now();
         notify = queue.size() >= wake_at;
       }
     }
@@ -723,9 +725,19 @@ struct Store::Impl {
     if (arrival_rate < options.linger_rate || queue.size() >= kLingerBatch ||
         now - previous_commit >= options.commit_interval)
       return;
+    // It also stops when arrivals go quiet for three average gaps (at least 0.5 ms): then
+    // the senders are waiting for this commit (a closed loop, or a burst that has ended),
+    // and more waiting would add their latency without adding to the batch.
+    const auto deadline = previous_commit + options.commit_interval;
+    const auto quiet = std::max<std::chrono::steady_clock::duration>(
+        std::chrono::microseconds(500),
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(3 / arrival_rate)));
     wake_at = kLingerBatch;
-    wake.wait_until(lock, previous_commit + options.commit_interval,
-                    [&] { return stopping || queue.size() >= kLingerBatch; });
+    while (!wake.wait_until(lock, std::min(deadline, last_enqueued + quiet),
+                            [&] { return stopping || queue.size() >= kLingerBatch; })) {
+      const auto at = std::chrono::steady_clock::now();
+      if (at >= deadline || at - last_enqueued >= quiet) break;
+    }
     wake_at = 1;
   }
 

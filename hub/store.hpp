@@ -209,8 +209,9 @@ struct RetentionOutcome {
 
 // Group commit under load: while ops arrive faster than `linger_rate` a second, the writer
 // starts a commit no sooner than `commit_interval` after the previous one began (unless
-// 64 ops wait), so that each commit's fixed cost is shared by more transfers. Below that
-// rate it commits as soon as anything waits. A zero interval turns this off.
+// 64 ops wait, or arrivals pause), so that each commit's fixed cost is shared by more
+// transfers. Below that rate it commits as soon as anything waits. A zero interval turns
+// this off.
 struct StoreOptions {
   std::chrono::microseconds commit_interval{4000};
   double linger_rate = 2500;

@@ -14,7 +14,8 @@
 # paced run measures the load generator's queue rather than the hub.
 # Usage: bench/transfer/run.sh [BUILD_DIR]
 #   env: RUNS, MESSAGES, CONNECTIONS, PACED_SECONDS, PACED_CONNECTIONS, SUSTAINED_RATE,
-#        SUSTAINED_CONNECTIONS (SUSTAINED_RATE=0 skips that run), ACCEPTANCE_DEADLINES=default
+#        SUSTAINED_CONNECTIONS (SUSTAINED_RATE=0 skips that run), ACCEPTANCE_DEADLINES=default,
+#        COMMIT_INTERVAL_MS
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=$(realpath "${1:-build}")  # absolute: the hub runs from its own directory
@@ -42,6 +43,16 @@ if [ "${ACCEPTANCE_DEADLINES:-day}" != default ]; then
 import json, sys
 config = json.load(open(sys.argv[1]))
 config["acceptance"] = {grade: 86400 for grade in config["acceptance"]}
+json.dump(config, open(sys.argv[1], "w"), indent=2)
+PY
+fi
+# COMMIT_INTERVAL_MS sets the store's group-commit wait under load (README, Configuration);
+# 0 compares against a writer that commits as soon as anything waits.
+if [ -n "${COMMIT_INTERVAL_MS:-}" ]; then
+  python3 - "$work/hub.json" "$COMMIT_INTERVAL_MS" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["commit_interval_ms"] = int(sys.argv[2])
 json.dump(config, open(sys.argv[1], "w"), indent=2)
 PY
 fi

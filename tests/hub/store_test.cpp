@@ -1059,6 +1059,35 @@ TEST_F(StoreTest, UnderLoadTheWriterWaitsToCommitMoreAtOnce) {
   EXPECT_EQ(count("transfers"), 1300);
 }
 
+// Senders that each wait for "received" before sending again (a closed loop) go quiet
+// once all are queued: the writer then commits at once instead of waiting out the
+// interval. 8 such senders, 400 submits: waiting out 50 ms per commit would take over 2 s.
+TEST_F(StoreTest, UnderLoadTheWriterStopsWaitingWhenArrivalsPause) {
+  StoreOptions options;
+  options.commit_interval = std::chrono::milliseconds(50);
+  options.linger_rate = 100;
+  store_.reset();
+  auto opened = Store::open((dir_ / "hub.db").string(), options);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  store_ = std::move(opened).value();
+  constexpr int kSenders = 8, kEach = 50;
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        EXPECT_TRUE(submit(Msg{"M-" + id, MessageType::create, "REF-" + id}).ok());
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1000));
+  EXPECT_GE(store_->counters().commits, static_cast<std::uint64_t>(kEach));  // at most 8 in a batch
+  EXPECT_EQ(count("transfers"), kSenders * kEach);
+}
+
 // Below the linger rate every op commits as soon as the writer is free: 100 submits a
 // second, 10 ms apart, each commit alone, though the interval would group five (a sync
 // of over 10 ms may let two share one).
