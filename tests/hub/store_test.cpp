@@ -89,9 +89,9 @@ class StoreTest : public ::testing::Test {
     store_.reset();
     fs::remove_all(dir_);
   }
-  void reopen() {
+  void reopen(StoreOptions options = {}) {
     store_.reset();
-    auto s = Store::open((dir_ / "hub.db").string());
+    auto s = Store::open((dir_ / "hub.db").string(), options);
     ASSERT_TRUE(s.ok()) << s.error().describe();
     store_ = std::move(s).value();
   }
@@ -1050,10 +1050,7 @@ TEST_F(StoreTest, UnderLoadTheWriterWaitsToCommitMoreAtOnce) {
   StoreOptions options;
   options.commit_interval = std::chrono::milliseconds(50);
   options.linger_rate = 1000;
-  store_.reset();
-  auto opened = Store::open((dir_ / "hub.db").string(), options);
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
-  store_ = std::move(opened).value();
+  reopen(options);
   const auto commits = commits_for_paced_submits(*store_, 1000, std::chrono::microseconds(200), 300);
   EXPECT_LE(commits, 40u) << "1,000 submits at some thousands a second";
   EXPECT_EQ(count("transfers"), 1300);
@@ -1066,10 +1063,7 @@ TEST_F(StoreTest, UnderLoadTheWriterStopsWaitingWhenArrivalsPause) {
   StoreOptions options;
   options.commit_interval = std::chrono::milliseconds(50);
   options.linger_rate = 100;
-  store_.reset();
-  auto opened = Store::open((dir_ / "hub.db").string(), options);
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
-  store_ = std::move(opened).value();
+  reopen(options);
   constexpr int kSenders = 8, kEach = 50;
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::thread> senders;
@@ -1094,10 +1088,7 @@ TEST_F(StoreTest, UnderLoadTheWriterStopsWaitingWhenArrivalsPause) {
 TEST_F(StoreTest, AtLowRatesEveryOpCommitsWithoutWaiting) {
   StoreOptions options;
   options.commit_interval = std::chrono::milliseconds(50);
-  store_.reset();
-  auto opened = Store::open((dir_ / "hub.db").string(), options);
-  ASSERT_TRUE(opened.ok()) << opened.error().describe();
-  store_ = std::move(opened).value();
+  reopen(options);
   const auto commits = commits_for_paced_submits(*store_, 40, std::chrono::milliseconds(10));
   EXPECT_GE(commits, 35u);
 }
