@@ -731,7 +731,8 @@ struct Store::Impl {
     const auto deadline = previous_commit + options.commit_interval;
     const auto quiet = std::max<std::chrono::steady_clock::duration>(
         std::chrono::microseconds(500),
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(3 / arrival_rate)));
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(arrival_rate > 0 ? 3 / arrival_rate : 0)));  // a linger_rate of 0
     wake_at = kLingerBatch;
     while (!wake.wait_until(lock, std::min(deadline, last_enqueued + quiet),
                             [&] { return stopping || queue.size() >= kLingerBatch; })) {
