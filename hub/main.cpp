@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -111,8 +112,9 @@ int main(int argc, char** argv) {
     spdlog::shutdown();
     return 1;
   }
+  boost::asio::thread_pool work(static_cast<std::size_t>(threads));  // see Server: submits' CPU-heavy part
   boost::asio::io_context io(threads);
-  Server server(**hub, io);
+  Server server(**hub, io, &work);
   if (auto s = server.start(); !s) {
     spdlog::critical("event=startup-failed reason=\"{}\"", s.error().describe());
     spdlog::shutdown();
@@ -148,6 +150,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  work.stop();  // a submit still being prepared finishes before the store closes
+  work.join();
   (*hub)->store().close();  // every queued write is committed before the process ends
   spdlog::info("event=stopped");
   spdlog::shutdown();

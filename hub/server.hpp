@@ -5,6 +5,7 @@
 // one strand each; all decisions are delegated to Hub.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -15,7 +16,12 @@ namespace deit::hub {
 
 class Server {
  public:
-  Server(Hub& hub, boost::asio::io_context& io);
+  // `work` (optional) takes the CPU-heavy part of a submit (decoding, schema validation,
+  // the gazetteer check, routing and translation) off the I/O threads whenever one of
+  // them is already busy with it, so that reading, answering and streaming deliveries do
+  // not queue behind it. The caller joins it after the I/O threads and before the store
+  // closes.
+  Server(Hub& hub, boost::asio::io_context& io, boost::asio::thread_pool* work = nullptr);
   ~Server();
 
   // Loads certificates, binds the listener and starts the background tasks.

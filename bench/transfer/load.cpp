@@ -1,7 +1,8 @@
 // deit-load: submits N incidents over mutual TLS on K connections while a receiver drains
 // them from the WebSocket stream, and prints one JSON line: throughput and submit-to-receipt
 // latency (p50/p99/max). With --rate, sends are scheduled (open loop) and latency is taken
-// from each message's scheduled time, so a slow hub cannot hide its queueing.
+// from each message's scheduled time, so a slow hub cannot hide its queueing. --batch N
+// (default 64) is the stream's `?batch=`: at most N deliveries per frame.
 // The K senders are coroutines on one thread, not a thread each: the load generator
 // shares the machine's cores with the hub, and 32 threads waking for every submit cost
 // it about twice the CPU per incident.
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
   const long n = std::stol(arg(argc, argv, "--messages", "10000"));
   const int k = std::stoi(arg(argc, argv, "--connections", "8"));
   const double rate = std::stod(arg(argc, argv, "--rate", "0"));  // messages/s in total; 0 = as fast as possible
+  const std::string batch = arg(argc, argv, "--batch", "64");
   const std::string run_id = arg(argc, argv, "--run", std::to_string(std::chrono::system_clock::now().time_since_epoch().count()));
   std::ifstream in(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
   std::stringstream ss;
@@ -151,7 +153,7 @@ int main(int argc, char** argv) {
   websocket::stream<TlsStream> ws(io, receiver_tls);
   {
     auto ec = open_tls(ws.next_layer(), endpoint, options.host);
-    if (!ec) ws.handshake(options.host + ":" + options.port, "/v1/stream?batch=64", ec);
+    if (!ec) ws.handshake(options.host + ":" + options.port, "/v1/stream?batch=" + batch, ec);
     if (ec) {
       std::cerr << "deit-load: stream: " << ec.message() << "\n";
       return 1;

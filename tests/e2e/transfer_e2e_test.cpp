@@ -209,6 +209,39 @@ TEST(TransferEndToEnd, AcknowledgementsSentBackToBackAreAllCommitted) {
   EXPECT_FALSE(again->next(700).ok()) << "every acknowledged delivery must stay acknowledged";
 }
 
+// Submits that overlap are prepared in the work pool rather than on a second I/O thread
+// (server.cpp, prepare): each still gets its own answer, and every incident arrives once.
+TEST(TransferEndToEnd, OverlappingSubmitsArePreparedInTheWorkPoolAndEachArrivesOnce) {
+  HubProcess hub;
+  constexpr int kSenders = 6, kPerSender = 25, kTotal = kSenders * kPerSender;
+  std::atomic<int> answered{0};
+  std::vector<std::thread> senders;
+  for (int s = 0; s < kSenders; ++s)
+    senders.emplace_back([&, s] {
+      auto police = hub.client("hertfordshire-police");
+      for (int i = 0; i < kPerSender; ++i) {
+        const std::string id = "w" + std::to_string(s) + "-" + std::to_string(i);
+        auto r = police->request("POST", "/v1/transfers", sample_message(id, "WORK-" + id), "application/xml");
+        if (r.ok() && r->status == 202 && str(parse_object(r->body), "message") == id) ++answered;
+      }
+    });
+  for (auto& t : senders) t.join();
+  EXPECT_EQ(answered, kTotal);
+
+  auto fire = hub.stream("hertfordshire-fire");
+  const auto received = drain(*fire, kTotal, 3000);
+  EXPECT_EQ(received.size(), static_cast<std::size_t>(kTotal));
+  for (const auto& [id, n] : received) EXPECT_EQ(n, 1) << id;
+
+  auto health = hub.client("hertfordshire-police")->request("GET", "/v1/health");
+  ASSERT_TRUE(health.ok()) << health.error().describe();
+  const auto submits = parse_object(health->body).at("submits").as_object();
+  const auto in_place = submits.at("prepared_in_place").to_number<std::int64_t>();
+  const auto in_pool = submits.at("prepared_in_pool").to_number<std::int64_t>();
+  EXPECT_GT(in_pool, 0) << "six senders at once always overlap";
+  EXPECT_EQ(in_place + in_pool, kTotal);
+}
+
 TEST(TransferEndToEnd, RefusalsAreProblemDetailsNamingTheRule) {
   HubProcess hub;
   auto police = hub.client("hertfordshire-police");
