@@ -249,8 +249,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::mutex background_mutex;
 
   net::thread_pool* work;
-  std::atomic<int> preparing_here{0};  // submits being prepared on an I/O thread right now
-  std::atomic<std::uint64_t> prepared_here{0}, prepared_in_pool{0};  // for /v1/health
+  std::atomic<int> preparing_in_place{0};  // submits being prepared on an I/O thread right now
+  std::atomic<std::uint64_t> prepared_in_place_count{0}, prepared_in_pool_count{0};  // for /v1/health
 
   Impl(Hub& h, net::io_context& i, net::thread_pool* w) : hub(h), io(i), acceptor(i), work(w) {}
 
@@ -425,8 +425,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                               {{"status", "ok"},
                                {"pending_deliveries", hub.dispatcher().pending_total()},
                                {"store", {{"commits", store_counters.commits}, {"ops", store_counters.ops}}},
-                               {"submits", {{"prepared_in_place", prepared_here.load()},
-                                            {"prepared_in_pool", prepared_in_pool.load()}}},
+                               {"submits", {{"prepared_in_place", prepared_in_place_count.load()},
+                                            {"prepared_in_pool", prepared_in_pool_count.load()}}},
                                {"connections", connections.load()},
                                {"agency", who.agency},
                                {"identity", who.name()}});
@@ -488,18 +488,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   net::awaitable<Result<SubmitRequest>> prepare(Request& req, const Identity& who) {
     const int in_place_limit = hub.config().io_threads - 1;
-    if (!work || preparing_here.fetch_add(1) < in_place_limit) {
+    if (!work || preparing_in_place.fetch_add(1) < in_place_limit) {
       struct Leave {
         std::atomic<int>* n;
         ~Leave() {
           if (n) --*n;
         }
-      } leave{work ? &preparing_here : nullptr};
-      ++prepared_here;
+      } leave{work ? &preparing_in_place : nullptr};
+      ++prepared_in_place_count;
       co_return prepare_in_place(req, who);
     }
-    --preparing_here;
-    ++prepared_in_pool;
+    --preparing_in_place;
+    ++prepared_in_pool_count;
     co_return co_await await_result<SubmitRequest>([this, &req, &who](auto done) {
       net::post(*work, [this, &req, &who, done = std::move(done)]() mutable { done(prepare_in_place(req, who)); });
     });
