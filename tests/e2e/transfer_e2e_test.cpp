@@ -242,6 +242,60 @@ TEST(TransferEndToEnd, OverlappingSubmitsArePreparedInTheWorkPoolAndEachArrivesO
   EXPECT_EQ(in_place + in_pool, kTotal);
 }
 
+// A sender that retries on several connections at once (a timeout, then a resend while the
+// first is still in flight) has its copies prepared side by side, in place and in the pool.
+// Still exactly one is received and makes a transfer; the others are answered "duplicate"
+// with that same transfer, and the receiver gets each message once.
+TEST(TransferEndToEnd, TheSameMessageSentOnSixConnectionsAtOnceMakesOneTransfer) {
+  HubProcess hub;
+  constexpr int kConnections = 6, kMessages = 12;
+  struct Answer {
+    int status = 0;
+    std::string state, transfer;
+  };
+  std::vector<std::vector<Answer>> answers(kMessages, std::vector<Answer>(kConnections));
+  std::atomic<int> ready{0};
+  std::vector<std::thread> senders;
+  for (int c = 0; c < kConnections; ++c)
+    senders.emplace_back([&, c] {
+      auto police = hub.client("hertfordshire-police");
+      for (int m = 0; m < kMessages; ++m) {
+        // Every connection starts message m together.
+        ++ready;
+        while (ready.load() < kConnections * (m + 1)) std::this_thread::yield();
+        const std::string id = "same-" + std::to_string(m);
+        auto r = police->request("POST", "/v1/transfers", sample_message(id, "SAME-" + id), "application/xml");
+        if (!r.ok()) continue;
+        Answer& a = answers[m][c];
+        a.status = r->status;
+        // A refusal (problem+json) has a numeric status and no transfers: leave them empty.
+        const auto body = parse_object(r->body);
+        if (const auto* state = body.if_contains("status"); state && state->is_string()) a.state = state->as_string();
+        if (const auto* ts = body.if_contains("transfers"); ts && ts->is_array() && !ts->as_array().empty())
+          a.transfer = str(ts->as_array()[0].as_object(), "id");
+      }
+    });
+  for (auto& t : senders) t.join();
+
+  for (int m = 0; m < kMessages; ++m) {
+    int received = 0, duplicate = 0;
+    for (const Answer& a : answers[m]) {
+      if (a.status == 202 && a.state == "received") ++received;
+      if (a.status == 200 && a.state == "duplicate") ++duplicate;
+      EXPECT_EQ(a.transfer, answers[m][0].transfer) << "message " << m << ": every answer names the one transfer";
+    }
+    EXPECT_EQ(received, 1) << "message " << m;
+    EXPECT_EQ(duplicate, kConnections - 1) << "message " << m;
+    EXPECT_FALSE(answers[m][0].transfer.empty()) << "message " << m;
+  }
+
+  auto fire = hub.stream("hertfordshire-fire");
+  const auto delivered = drain(*fire, kMessages, 3000);
+  EXPECT_EQ(delivered.size(), static_cast<std::size_t>(kMessages));
+  for (const auto& [id, n] : delivered) EXPECT_EQ(n, 1) << id;
+  EXPECT_FALSE(fire->next(700).ok()) << "no second transfer may be delivered";
+}
+
 TEST(TransferEndToEnd, RefusalsAreProblemDetailsNamingTheRule) {
   HubProcess hub;
   auto police = hub.client("hertfordshire-police");
