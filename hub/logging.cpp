@@ -1,5 +1,7 @@
 #include "hub/logging.hpp"
 
+#include "hub/thread_name.hpp"
+
 #include <fcntl.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -66,6 +68,7 @@ class LogWriteBack {
 
  private:
   void run() {
+    name_this_thread("deit-logflush");
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
       lock.unlock();

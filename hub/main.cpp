@@ -22,6 +22,7 @@
 #include "hub/logging.hpp"
 #include "hub/pki.hpp"
 #include "hub/server.hpp"
+#include "hub/thread_name.hpp"
 
 using namespace deit;
 using namespace deit::hub;
@@ -147,8 +148,12 @@ int main(int argc, char** argv) {
     io.stop();
   });
   std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
-  io.run();
+  for (int i = 1; i < threads; ++i)
+    pool.emplace_back([&] {
+      deit::hub::name_this_thread("deit-io");
+      io.run();
+    });
+  io.run();  // the main thread keeps the process name: ps, pgrep and systemd know it by that
   for (auto& t : pool) t.join();
   work.stop();  // a submit still being prepared finishes before the store closes
   work.join();

@@ -25,6 +25,7 @@
 #include "hub/audit_api.hpp"
 #include "hub/memory.hpp"
 #include "hub/pki.hpp"
+#include "hub/thread_name.hpp"
 #include "hub/url.hpp"
 
 namespace deit::hub {
@@ -501,7 +502,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     --preparing_in_place;
     ++prepared_in_pool_count;
     co_return co_await await_result<SubmitRequest>([this, &req, &who](auto done) {
-      net::post(*work, [this, &req, &who, done = std::move(done)]() mutable { done(prepare_in_place(req, who)); });
+      net::post(*work, [this, &req, &who, done = std::move(done)]() mutable {
+        thread_local const bool named = (name_this_thread("deit-prepare"), true);
+        static_cast<void>(named);
+        done(prepare_in_place(req, who));
+      });
     });
   }
 

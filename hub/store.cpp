@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "hub/digest.hpp"
+#include "hub/thread_name.hpp"
 #include "hub/wal_coalescing_vfs.hpp"
 
 #include <chrono>
@@ -1723,8 +1724,14 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
         return SQLITE_OK;
       },
       raw);
-  impl->thread = std::thread([raw] { raw->run(); });
-  impl->checkpoint_thread = std::thread([raw] { raw->run_checkpoints(); });
+  impl->thread = std::thread([raw] {
+    name_this_thread("deit-store");
+    raw->run();
+  });
+  impl->checkpoint_thread = std::thread([raw] {
+    name_this_thread("deit-checkpoint");
+    raw->run_checkpoints();
+  });
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 

@@ -25,6 +25,7 @@
 #include "hub/links/protocol.hpp"
 #include "hub/links/zap.hpp"
 #include "hub/links/zmq_io.hpp"
+#include "hub/thread_name.hpp"
 
 namespace deit::hub::links {
 
@@ -185,7 +186,10 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
       outbound.push_back(std::move(o));
     }
     started = true;
-    loop_thread = std::thread([self = shared_from_this()] { self->run(); });
+    loop_thread = std::thread([self = shared_from_this()] {
+      name_this_thread("deit-links");
+      self->run();
+    });
     if (!cfg.listen.empty())
       spdlog::info("event=links-listening endpoint={} public_key={} admitted_keys={}", bound, key.public_key, keys.size());
     for (const auto& o : outbound)
@@ -219,7 +223,10 @@ struct LinkService::Impl : std::enable_shared_from_this<LinkService::Impl> {
     void* monitor = zmq_socket(ctx, ZMQ_PAIR);
     set_int(monitor, ZMQ_LINGER, 0);
     zmq_connect(monitor, kMonitorEndpoint);
-    monitor_thread = std::thread([self = shared_from_this(), monitor] { self->watch_handshakes(monitor); });
+    monitor_thread = std::thread([self = shared_from_this(), monitor] {
+      name_this_thread("deit-links-mon");
+      self->watch_handshakes(monitor);
+    });
     std::string endpoint = cfg.listen;
     if (endpoint.size() > 2 && endpoint.compare(endpoint.size() - 2, 2, ":0") == 0)
       endpoint.replace(endpoint.size() - 1, 1, "*");

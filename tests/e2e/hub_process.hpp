@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -173,6 +174,18 @@ class HubProcess {
     auto c = hub::StreamClient::connect(options(identity));
     if (!c) throw std::runtime_error("stream as " + identity + ": " + c.error().describe());
     return std::move(c).value();
+  }
+
+  // The names of the hub's threads (/proc/PID/task/*/comm), one entry per thread.
+  std::multiset<std::string> thread_names() const {
+    std::multiset<std::string> names;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
+      std::string name = read_text(task.path() / "comm");
+      while (!name.empty() && name.back() == '\n') name.pop_back();
+      names.insert(std::move(name));
+    }
+    return names;
   }
 
   std::string log() const { return read_text(dir_ / "hub.log"); }

@@ -240,6 +240,16 @@ TEST(TransferEndToEnd, OverlappingSubmitsArePreparedInTheWorkPoolAndEachArrivesO
   const auto in_pool = submits.at("prepared_in_pool").to_number<std::int64_t>();
   EXPECT_GT(in_pool, 0) << "six senders at once always overlap";
   EXPECT_EQ(in_place + in_pool, kTotal);
+
+  // An administrator tells the threads apart in `top -H` or `ps -L`: the main thread keeps
+  // the process name and runs I/O with the other (io_threads 2 by default).
+  const auto names = hub.thread_names();
+  EXPECT_EQ(names.count("deit-hub"), 1u);
+  EXPECT_EQ(names.count("deit-io"), 1u);
+  EXPECT_EQ(names.count("deit-store"), 1u);
+  EXPECT_EQ(names.count("deit-checkpoint"), 1u);
+  EXPECT_EQ(names.count("deit-logflush"), 1u);
+  EXPECT_GE(names.count("deit-prepare"), 1u) << "a pool thread that prepared a submit";
 }
 
 // A sender that retries on several connections at once (a timeout, then a resend while the
