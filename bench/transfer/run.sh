@@ -15,7 +15,7 @@
 # Usage: bench/transfer/run.sh [BUILD_DIR]
 #   env: RUNS, MESSAGES, CONNECTIONS, PACED_SECONDS, PACED_CONNECTIONS, SUSTAINED_RATE,
 #        SUSTAINED_CONNECTIONS (SUSTAINED_RATE=0 skips that run), ACCEPTANCE_DEADLINES=default,
-#        COMMIT_INTERVAL_MS
+#        COMMIT_INTERVAL_MS, IO_THREADS
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=$(realpath "${1:-build}")  # absolute: the hub runs from its own directory
@@ -48,14 +48,16 @@ PY
 fi
 # COMMIT_INTERVAL_MS sets the store's group-commit wait under load (README, Configuration);
 # 0 compares against a writer that commits as soon as anything waits.
-if [ -n "${COMMIT_INTERVAL_MS:-}" ]; then
-  python3 - "$work/hub.json" "$COMMIT_INTERVAL_MS" <<'PY'
+# IO_THREADS sets the hub's I/O threads (and its work pool, as many; README, Configuration).
+for setting in "commit_interval_ms:${COMMIT_INTERVAL_MS:-}" "io_threads:${IO_THREADS:-}"; do
+  [ -n "${setting#*:}" ] || continue
+  python3 - "$work/hub.json" "${setting%%:*}" "${setting#*:}" <<'PY'
 import json, sys
 config = json.load(open(sys.argv[1]))
-config["commit_interval_ms"] = int(sys.argv[2])
+config[sys.argv[2]] = int(sys.argv[3])
 json.dump(config, open(sys.argv[1], "w"), indent=2)
 PY
-fi
+done
 (cd "$work" && exec "$BUILD/hub/deit-hub" --config hub.json > stdout.log 2>&1) &
 hub=$!
 trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$work"' EXIT
