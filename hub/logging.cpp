@@ -1,7 +1,5 @@
 #include "hub/logging.hpp"
 
-#include "hub/thread_name.hpp"
-
 #include <fcntl.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +14,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "hub/thread_name.hpp"
 
 namespace deit::hub {
 
