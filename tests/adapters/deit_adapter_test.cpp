@@ -132,6 +132,29 @@ TEST(DeitAdapter, SchemaViolationNamesFieldLineAndColumn) {
   EXPECT_NE(d.error().field.find("policeGrade"), std::string::npos) << d.error().describe();
 }
 
+// An agency id is 1 to 64 of a-z, 0-9 and '-', not starting with '-' (the schema says so
+// with maxLength and an open pattern rather than {0,63}, which Xerces backtracks through).
+TEST(DeitAdapter, AgencyIdsAreOneToSixtyFourLowerCaseLettersDigitsAndHyphens) {
+  const std::string sample = read_file(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
+  auto with_receiver = [&](const std::string& id) {
+    std::string doc = sample;
+    const std::string original = "<receiver>hertfordshire-fire</receiver>";
+    doc.replace(doc.find(original), original.size(), "<receiver>" + id + "</receiver>");
+    return adapter().decode(doc);
+  };
+  EXPECT_TRUE(with_receiver("a").ok());
+  auto longest = with_receiver("a" + std::string(63, '-'));
+  EXPECT_TRUE(longest.ok()) << longest.error().describe();
+  for (const std::string& bad : {"a" + std::string(64, 'b'), std::string("-fire"), std::string("Herts-fire"),
+                                 std::string("herts fire"), std::string("")}) {
+    auto d = with_receiver(bad);
+    ASSERT_FALSE(d.ok()) << "accepted \"" << bad << "\"";
+    EXPECT_EQ(d.error().rule, "schema") << bad;
+    EXPECT_EQ(d.error().line, 8) << bad;
+    EXPECT_NE(d.error().field.find("receiver"), std::string::npos) << d.error().describe();
+  }
+}
+
 TEST(DeitAdapter, MalformedXmlIsAWellFormednessError) {
   auto d = adapter().decode(
       "<incidentMessage xmlns=\"urn:deit-hub:incident:1\" schemaVersion=\"1.0\">\n  <messageId>x</messageID>");
