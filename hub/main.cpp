@@ -129,12 +129,14 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // SIGHUP reloads the code mapping tables, as operators expect of a daemon.
+  // SIGHUP reloads the code mapping tables and the TLS files (a renewed certificate, a new
+  // CRL), as operators expect of a daemon.
   boost::asio::signal_set hangups(io, SIGHUP);
   std::function<void()> wait_for_hangup = [&] {
     hangups.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      static_cast<void>((*hub)->reload_mappings());
+      if (!(*hub)->config().mappings_dir.empty()) static_cast<void>((*hub)->reload_mappings());
+      static_cast<void>(server.reload_tls());
       wait_for_hangup();
     });
   };

@@ -15,6 +15,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -234,6 +237,35 @@ Status load_tls(ssl::context& ctx, const TlsConfig& tls, bool server) {
   return Status::success();
 }
 
+// The TLS material in use. A reload builds a new pair and swaps it in for new
+// connections; each connection keeps the pair it was accepted (or dialled) with, since its
+// SSL object and asio's verify callback belong to that context.
+struct TlsContexts {
+  ssl::context server{ssl::context::tls_server};
+  ssl::context client{ssl::context::tls_client};
+  std::uint64_t generation = 0;
+};
+
+// Empty when the client certificate of a live connection still verifies against `trust`'s
+// CA and CRL, as the handshake checked it; else OpenSSL's reason (e.g. "certificate
+// revoked"). For a connection accepted before a reload.
+std::string verify_again(SSL* ssl, ssl::context& trust) {
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (leaf == nullptr) return "no client certificate";
+  X509_STORE_CTX* check = X509_STORE_CTX_new();
+  if (check == nullptr) return "out of memory";
+  std::string why;
+  // On a server the peer chain holds the intermediates only; the leaf is passed apart.
+  if (X509_STORE_CTX_init(check, SSL_CTX_get_cert_store(trust.native_handle()), leaf, SSL_get_peer_cert_chain(ssl)) != 1) {
+    why = "cannot set up verification";
+  } else {
+    X509_STORE_CTX_set_purpose(check, X509_PURPOSE_SSL_CLIENT);
+    if (X509_verify_cert(check) != 1) why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(check));
+  }
+  X509_STORE_CTX_free(check);
+  return why;
+}
+
 }  // namespace
 
 // =======================================================================================
@@ -241,19 +273,100 @@ Status load_tls(ssl::context& ctx, const TlsConfig& tls, bool server) {
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Hub& hub;
   net::io_context& io;
-  ssl::context server_tls{ssl::context::tls_server};
-  ssl::context client_tls{ssl::context::tls_client};
+  std::shared_ptr<TlsContexts> tls;  // what new connections use; tls_mutex guards the pointer
+  std::mutex tls_mutex;
+  std::atomic<std::uint64_t> tls_generation{0};  // tls->generation, readable without the lock
   tcp::acceptor acceptor;
   std::atomic<bool> stopped{false};
   std::atomic<std::size_t> connections{0};
   std::vector<std::shared_ptr<Signal>> background;  // pushers and the sweeper, to wake on stop
-  std::mutex background_mutex;
+  // Streams and long-polls, woken by a TLS reload so that they check their client's
+  // certificate at once rather than when their wait ends.
+  std::map<std::uint64_t, std::function<void()>> reload_wakers;
+  std::uint64_t next_reload_waker = 0;
+  std::mutex background_mutex;  // guards background and reload_wakers
 
   net::thread_pool* work;
   std::atomic<int> preparing_in_place{0};  // submits being prepared on an I/O thread right now
   std::atomic<std::uint64_t> prepared_in_place_count{0}, prepared_in_pool_count{0};  // for /v1/health
 
   Impl(Hub& h, net::io_context& i, net::thread_pool* w) : hub(h), io(i), acceptor(i), work(w) {}
+
+  // ---------------------------------------------------------------- TLS material
+
+  std::shared_ptr<TlsContexts> current_tls() {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
+
+  // Reads the certificate, key, CA and CRL files named in the configuration again. New
+  // connections use them at once; a connection accepted earlier has its client
+  // certificate verified again before its next request (a stream or long-poll at once),
+  // so a revocation takes effect without a restart. A file that does not load leaves
+  // everything as it was.
+  Status reload_tls(const std::string& actor) {
+    const TlsConfig& files = hub.config().tls;
+    auto fresh = std::make_shared<TlsContexts>();
+    Status loaded = load_tls(fresh->server, files, true);
+    if (loaded) loaded = load_tls(fresh->client, files, false);
+    if (loaded) {
+      std::lock_guard lock(tls_mutex);
+      fresh->generation = tls->generation + 1;
+      tls = fresh;
+      tls_generation = fresh->generation;
+    }
+    json::object detail{{"cert", files.cert_file}, {"ca", files.ca_file}, {"crl", files.crl_file}};
+    if (loaded) {
+      detail["generation"] = fresh->generation;
+      spdlog::info("event=tls-reloaded generation={} cert={} ca={} crl={}", fresh->generation, files.cert_file,
+                   files.ca_file, files.crl_file.empty() ? "none" : files.crl_file);
+      std::vector<std::function<void()>> wake;
+      {
+        std::lock_guard lock(background_mutex);
+        for (const auto& [id, waker] : reload_wakers) wake.push_back(waker);
+      }
+      for (const auto& waker : wake) waker();
+    } else {
+      spdlog::error("event=tls-reload-failed reason=\"{}\" (the previous certificates stay in use)",
+                    loaded.error().describe());
+    }
+    hub.audit({actor, loaded ? "reload-tls" : "reload-tls-failed", AuditCategory::administration, "tls",
+               json::serialize(detail), loaded ? "" : loaded.error().describe()});
+    return loaded;
+  }
+
+  // Registers `wake` to be called after each TLS reload, while the returned guard lives.
+  struct ReloadWaker {
+    Impl& impl;
+    std::uint64_t id;
+    ReloadWaker(Impl& owner, std::uint64_t waker) : impl(owner), id(waker) {}
+    ReloadWaker(const ReloadWaker&) = delete;
+    ~ReloadWaker() {
+      std::lock_guard lock(impl.background_mutex);
+      impl.reload_wakers.erase(id);
+    }
+  };
+  ReloadWaker wake_on_reload(std::function<void()> wake) {
+    std::lock_guard lock(background_mutex);
+    reload_wakers.emplace(next_reload_waker, std::move(wake));
+    return ReloadWaker{*this, next_reload_waker++};
+  }
+
+  // Whether a connection whose client certificate was last verified under TLS generation
+  // `checked` may go on. After a reload the certificate is verified again against the new
+  // CA and CRL: empty if it passes (and `checked` moves on), else why not.
+  std::string still_trusted(SSL* ssl, std::uint64_t& checked, const std::string& who) {
+    if (tls_generation.load() == checked) return {};
+    auto now = current_tls();
+    std::string why = verify_again(ssl, now->server);
+    if (why.empty()) {
+      checked = now->generation;
+    } else {
+      spdlog::warn("event=certificate-no-longer-trusted identity=\"{}\" generation={} reason=\"{}\"", who,
+                   now->generation, why);
+    }
+    return why;
+  }
 
   // ---------------------------------------------------------------- listener
 
@@ -291,7 +404,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     boost::system::error_code ignored;
     const auto remote = socket.remote_endpoint(ignored);
-    TlsStream stream(std::move(socket), server_tls);
+    const std::shared_ptr<TlsContexts> accepted_with = current_tls();  // outlives the stream
+    std::uint64_t trusted_under = accepted_with->generation;
+    TlsStream stream(std::move(socket), accepted_with->server);
     const Limits& limits = hub.config().limits;
     const std::string peer_address = remote.address().to_string() + ":" + std::to_string(remote.port());
     beast::get_lowest_layer(stream).expires_after(limits.header_timeout);
@@ -367,7 +482,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         break;
       }
       Request req = parser.release();
-      if (websocket::is_upgrade(req)) {
+      const std::string who_is_calling = identity ? identity->name() : certificate.subject_cn;
+      // After a TLS reload, a certificate revoked since the handshake gets no further.
+      std::string untrusted = still_trusted(stream.native_handle(), trusted_under, who_is_calling);
+      if (websocket::is_upgrade(req) && untrusted.empty()) {
         if (!identity || identity->agency.empty()) {
           Response res = problem(req, Error::make("forbidden", "certificate is not an agency's", "certificate"));
           hub.audit(refusal_entry(identity ? &*identity : nullptr, certificate.subject_cn, certificate.sha256, peer_address,
@@ -377,14 +495,23 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           break;
         }
         beast::get_lowest_layer(stream).expires_never();
-        co_await stream_session(std::move(stream), std::move(req), *identity);
+        co_await stream_session(std::move(stream), std::move(req), *identity, trusted_under);
         co_return;
       }
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
       Response res;
       RequestAudit note;
-      if (identity) {
+      if (!untrusted.empty()) {
+        res = problem(req, Error::make("forbidden", "the client certificate is no longer trusted: " + untrusted, "certificate"));
+      } else if (identity) {
         res = co_await handle(req, *identity, note);
+        // A reload while a long-poll waited: nothing is disclosed to a revoked certificate.
+        untrusted = still_trusted(stream.native_handle(), trusted_under, who_is_calling);
+        if (!untrusted.empty()) {
+          note = RequestAudit{};
+          res = problem(req, Error::make("forbidden", "the client certificate is no longer trusted: " + untrusted,
+                                         "certificate"));
+        }
       } else {
         res = problem(req, Error::make("forbidden", identified.error().message, "certificate"));
       }
@@ -405,7 +532,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         if (!recorded) res = problem(req, 503, Error::make("unavailable", "cannot record the read in the audit log: " +
                                                                               recorded.error().message));
       }
-      const bool keep_alive = res.keep_alive() && identity.has_value();
+      const bool keep_alive = res.keep_alive() && identity.has_value() && untrusted.empty();
       auto [write_ec, written] = co_await http::async_write(stream, res, nothrow);
       if (write_ec || !keep_alive) break;
     }
@@ -465,6 +592,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return problem(req, Error::make("forbidden", "only an administrator may reload mappings", "certificate"));
       if (auto s = hub.reload_mappings(who.name()); !s) co_return problem(req, s.error());
       co_return json_response(req, http::status::ok, {{"status", "reloaded"}, {"dir", hub.config().mappings_dir}});
+    }
+    if (parts.size() == 3 && parts[1] == "admin" && parts[2] == "reload-tls" && method == http::verb::post) {
+      if (!who.has_role(Role::administrator))
+        co_return problem(req, Error::make("forbidden", "only an administrator may reload the TLS files", "certificate"));
+      if (auto s = reload_tls(who.name()); !s) co_return problem(req, s.error());
+      co_return json_response(req, http::status::ok, {{"status", "reloaded"}, {"generation", tls_generation.load()}});
     }
     if (parts.size() == 2 && parts[1] == "dead-letters" && method == http::verb::get)
       co_return dead_letters(req, who, note);
@@ -707,6 +840,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto ex = co_await net::this_coro::executor;
     auto signal = std::make_shared<Signal>(ex);
     const auto handle = hub.dispatcher().subscribe(who.agency, notifier(signal, ex));
+    const auto reload_waker = wake_on_reload(notifier(signal, ex));  // the session checks the certificate again
     auto deliveries = hub.dispatcher().pending_after(who.agency, after, limit);
     if (deliveries.empty() && wait_s > 0) {
       co_await signal->wait(std::chrono::seconds(wait_s));
@@ -901,7 +1035,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // `?batch=N` (2..512): each frame is a JSON array of up to N deliveries, as many as are
   // waiting. Under load this keeps the stream up with the submits: every frame written is
   // one trip through the I/O threads' queue, behind every connection's handlers.
-  net::awaitable<void> stream_session(TlsStream stream, Request req, Identity who) {
+  net::awaitable<void> stream_session(TlsStream stream, Request req, Identity who, std::uint64_t trusted_under) {
     const std::size_t per_frame = std::clamp<std::uint64_t>(to_uint(query_param(req.target(), "batch"), 1), 1, 512);
     const bool arrays = per_frame > 1;
     auto self = shared_from_this();
@@ -917,6 +1051,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     auto signal = std::make_shared<Signal>(ex);
     const auto handle = hub.dispatcher().subscribe(who.agency, notifier(signal, ex));
+    const auto reload_waker = wake_on_reload(notifier(signal, ex));
     auto in_flight = std::make_shared<std::set<std::uint64_t>>();
     auto closed = std::make_shared<bool>(false);
 
@@ -925,7 +1060,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     const std::size_t window = hub.config().delivery.stream_window;
     std::uint64_t sent = 0;
+    std::string untrusted;
     while (!*closed && !stopped) {
+      untrusted = still_trusted(ws->next_layer().native_handle(), trusted_under, who.name());
+      if (!untrusted.empty()) break;
       const std::size_t room = window > in_flight->size() ? window - in_flight->size() : 0;
       // Everything pending that is not already in flight: a priority-lane delivery committed
       // after routine ones still goes out first.
@@ -958,15 +1096,21 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     hub.dispatcher().unsubscribe(handle);
     hub.seen(who.agency, now_ms());  // link-down time counts from here
-    spdlog::info("event=stream-closed agency={} unacknowledged={}", who.agency, in_flight->size());
+    spdlog::info("event=stream-closed agency={} unacknowledged={}{}", who.agency, in_flight->size(),
+                 untrusted.empty() ? "" : " reason=\"certificate no longer trusted: " + untrusted + "\"");
     {
       json::array unacknowledged;
       for (auto seq : *in_flight) unacknowledged.push_back(seq);
       hub.audit(AuditEntry{who.name(), "stream-closed", AuditCategory::consultation, "agency:" + who.agency,
                            json::serialize(json::object{{"sent", sent}, {"sentUnacknowledged", std::move(unacknowledged)}}),
-                           ""});
+                           untrusted.empty() ? "" : "certificate no longer trusted: " + untrusted});
     }
-    if (!*closed) co_await ws->async_close(websocket::close_code::going_away, nothrow);
+    if (!*closed) {
+      const websocket::close_reason why =
+          untrusted.empty() ? websocket::close_reason(websocket::close_code::going_away)
+                            : websocket::close_reason(websocket::close_code::policy_error, "certificate no longer trusted");
+      co_await ws->async_close(why, nothrow);
+    }
   }
 
   // Acknowledgements a stream's client sent that are not yet committed.
@@ -1040,6 +1184,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto url = parse_https_url(agency.endpoint);
     std::mt19937_64 rng(std::random_device{}());
     int attempt = 0;
+    std::shared_ptr<TlsContexts> dialled_with;  // declared before conn: outlives it
     std::unique_ptr<TlsStream> conn;
     beast::flat_buffer buffer;
 
@@ -1051,13 +1196,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       const Delivery& d = next.front();
       std::string error;
+      if (conn && dialled_with->generation != tls_generation.load()) conn.reset();  // dial again with the reloaded files
       if (!conn) {
         tcp::resolver resolver(ex);
         auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, nothrow);
         if (rec) {
           error = "resolve " + url.host + ": " + rec.message();
         } else {
-          conn = std::make_unique<TlsStream>(ex, client_tls);
+          dialled_with = current_tls();
+          conn = std::make_unique<TlsStream>(ex, dialled_with->client);
           SSL_set_tlsext_host_name(conn->native_handle(), url.host.c_str());
           conn->set_verify_callback(ssl::host_name_verification(url.host));
           beast::get_lowest_layer(*conn).expires_after(std::chrono::seconds(10));
@@ -1168,8 +1315,10 @@ Server::~Server() { stop(); }
 
 Status Server::start() {
   const Config& c = impl_->hub.config();
-  if (auto s = load_tls(impl_->server_tls, c.tls, true); !s) return s;
-  if (auto s = load_tls(impl_->client_tls, c.tls, false); !s) return s;
+  auto tls = std::make_shared<TlsContexts>();
+  if (auto s = load_tls(tls->server, c.tls, true); !s) return s;
+  if (auto s = load_tls(tls->client, c.tls, false); !s) return s;
+  impl_->tls = std::move(tls);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(c.listen_address, ec);
   if (ec) return Error::make("config", "'" + c.listen_address + "' is not an IP address", "listen");
@@ -1187,6 +1336,8 @@ Status Server::start() {
   spdlog::info("event=listening address={} port={} agencies={}", c.listen_address, port(), c.agencies.size());
   return Status::success();
 }
+
+Status Server::reload_tls(const std::string& actor) { return impl_->reload_tls(actor); }
 
 std::uint16_t Server::port() const {
   boost::system::error_code ec;

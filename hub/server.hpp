@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "hub/hub.hpp"
 
@@ -30,6 +31,11 @@ class Server {
   std::uint16_t port() const;
   // Stops accepting and cancels background tasks; open sessions end with the io_context.
   void stop();
+  // Reads the TLS files named in the configuration (certificate, key, CA, CRL) again, for
+  // SIGHUP and POST /v1/admin/reload-tls. New connections use them at once; connections
+  // made earlier have their client certificate verified again against the new CA and CRL
+  // before they do anything more. A file that does not load changes nothing. Thread-safe.
+  Status reload_tls(const std::string& actor = "SIGHUP");
 
   struct Impl;
 

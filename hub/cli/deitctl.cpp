@@ -75,6 +75,8 @@ buddy arrangements (business continuity staff):
   dead-letters                   deliveries nobody acknowledged in time
   retry SEQ                      requeue a dead-lettered delivery (administrator)
   erase TRANSFER --reason R      erase a transfer's personal data, keep its skeleton (administrator)
+  reload tls|mappings            read the TLS files (certificate, key, CA, CRL) or the code
+                                 mapping tables again, as SIGHUP does (administrator)
   audit verify [--head SEQ:HASH]...   check the audit log's hash chain (administrator)
   audit list [--subject S] [--after SEQ] [--limit N]   audit entries (administrator)
   health
@@ -238,7 +240,11 @@ int receive(const Globals& g, std::vector<std::string> args) {
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ctx);
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
     stream.handshake(ssl::stream_base::server, ec);
-    if (ec) continue;
+    if (ec) {
+      std::cerr << "TLS handshake refused: " << ec.message() << "\n";
+      continue;
+    }
+    std::cerr << "connection from " << beast::get_lowest_layer(stream).socket().remote_endpoint(ec) << "\n";
     beast::flat_buffer buffer;
     while (count == 0 || received < count) {
       http::request<http::string_body> req;
@@ -445,6 +451,10 @@ int main(int argc, char** argv) {
     if (args.empty() || reason.empty()) return (std::cerr << "usage: deitctl erase TRANSFER --reason R\n", 2);
     reply = call(g, "POST", "/v1/admin/transfers/" + args[0] + "/erase", json::serialize(json::object{{"reason", reason}}),
                  "application/json");
+  } else if (cmd == "reload") {
+    const std::string what = args.empty() ? std::string() : args[0];
+    if (what != "tls" && what != "mappings") return (std::cerr << "usage: deitctl reload tls|mappings\n", 2);
+    reply = call(g, "POST", "/v1/admin/reload-" + what);
   } else if (cmd == "audit") {
     const std::string what = args.empty() ? std::string() : args[0];
     if (what == "verify") {

@@ -188,6 +188,11 @@ class HubProcess {
     return names;
   }
 
+  // Sends `sig` (SIGHUP, say) to the running hub.
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+
   std::string log() const { return read_text(dir_ / "hub.log"); }
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path certs() const { return dir_ / "certs"; }

@@ -83,12 +83,9 @@ TEST(IdentityEndToEnd, SubjectAlternativeNameIdentifiesTheAgency) {
   EXPECT_TRUE(log_shows(hub, "event=ambiguous-certificate"));
 }
 
-TEST(IdentityEndToEnd, ACertificateRevokedByTheCrlIsRefusedAtTheHandshake) {
-  HubProcess hub;
-  EXPECT_EQ(health_status(hub, "bedfordshire-police"), 200);
-  const std::string certs = hub.certs().string();
-  ASSERT_TRUE(hub::pki::write_crl(certs, {"bedfordshire-police"}).ok());
-  // Configure the CRL and restart.
+// Writes a CRL revoking `revoked`, names it in the hub's configuration and restarts the hub.
+static void restart_with_crl(HubProcess& hub, const std::vector<std::string>& revoked) {
+  ASSERT_TRUE(hub::pki::write_crl(hub.certs().string(), revoked).ok());
   hub.stop();
   const auto config_path = hub.dir() / "hub.json";
   std::string config = read_text(config_path);
@@ -97,12 +94,100 @@ TEST(IdentityEndToEnd, ACertificateRevokedByTheCrlIsRefusedAtTheHandshake) {
   config.replace(config.find(tls_end), tls_end.size(), R"("generate_dev_certs": true, "crl": "certs/crl.pem"})");
   std::ofstream(config_path) << config;
   hub.start();
+}
+
+TEST(IdentityEndToEnd, ACertificateRevokedByTheCrlIsRefusedAtTheHandshake) {
+  HubProcess hub;
+  EXPECT_EQ(health_status(hub, "bedfordshire-police"), 200);
+  restart_with_crl(hub, {"bedfordshire-police"});
 
   EXPECT_EQ(health_status(hub, "bedfordshire-police"), 0);
   EXPECT_TRUE(log_shows(hub, "reason=\"certificate revoked\""));
   // Everyone else still gets in.
   EXPECT_EQ(health_status(hub, "hertfordshire-police"), 200);
   EXPECT_EQ(health_status(hub, "hub-admin"), 200);
+}
+
+// A revocation, or a renewed certificate, must not wait for a restart: a reload (the
+// administrator's POST /v1/admin/reload-tls, or SIGHUP) reads the TLS files again, and a
+// connection made before it is checked again before it does anything more.
+TEST(IdentityEndToEnd, AReloadedCrlTakesEffectOnOpenConnectionsStreamsAndNewOnes) {
+  HubProcess hub;
+  restart_with_crl(hub, {});
+  auto bedfordshire = hub.client("bedfordshire-police");
+  auto hertfordshire = hub.client("hertfordshire-police");
+  auto admin = hub.client("hub-admin");
+  for (auto* client : {bedfordshire.get(), hertfordshire.get()}) {
+    auto health = client->request("GET", "/v1/health");
+    ASSERT_TRUE(health.ok()) << health.error().describe();
+    ASSERT_EQ(health->status, 200) << health->body;
+  }
+  auto fire_stream = hub.stream("hertfordshire-fire");
+  // The stream is open: a transfer to fire arrives on it.
+  auto sent = hertfordshire->request("POST", "/v1/transfers", sample_message("crl-1", "CRL-1"), "application/xml");
+  ASSERT_EQ(sent->status, 202) << sent->body;
+  auto frame = fire_stream->next(10000);
+  ASSERT_TRUE(frame.ok()) << frame.error().describe();
+
+  // Only an administrator may reload.
+  auto not_admin = hertfordshire->request("POST", "/v1/admin/reload-tls");
+  ASSERT_TRUE(not_admin.ok());
+  EXPECT_EQ(not_admin->status, 403) << not_admin->body;
+
+  ASSERT_TRUE(hub::pki::write_crl(hub.certs().string(), {"bedfordshire-police", "hertfordshire-fire"}).ok());
+  auto reload = admin->request("POST", "/v1/admin/reload-tls");
+  ASSERT_TRUE(reload.ok()) << reload.error().describe();
+  ASSERT_EQ(reload->status, 200) << reload->body;
+  EXPECT_EQ(parse_object(reload->body).at("generation").to_number<std::int64_t>(), 1);
+
+  // The revoked agency's open connection is refused at its next request, and closed.
+  auto refused = bedfordshire->request("GET", "/v1/health");
+  ASSERT_TRUE(refused.ok()) << refused.error().describe();
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_NE(str(parse_object(refused->body), "detail").find("no longer trusted: certificate revoked"), std::string::npos)
+      << refused->body;
+  // A new connection does not get past the handshake.
+  EXPECT_EQ(health_status(hub, "bedfordshire-police"), 0);
+  // The revoked agency's stream is closed at once, not at its next delivery.
+  const auto before_close = std::chrono::steady_clock::now();
+  auto after_revocation = fire_stream->next(10000);
+  EXPECT_FALSE(after_revocation.ok()) << "a revoked stream received " << *after_revocation;
+  EXPECT_LT(std::chrono::steady_clock::now() - before_close, std::chrono::seconds(5));
+  EXPECT_TRUE(log_shows(hub, "event=stream-closed agency=hertfordshire-fire unacknowledged=1 reason=\"certificate no "
+                             "longer trusted: certificate revoked\""));
+  // Everyone else carries on, on the connections they had and on new ones.
+  auto still = hertfordshire->request("GET", "/v1/health");
+  ASSERT_TRUE(still.ok()) << still.error().describe();
+  EXPECT_EQ(still->status, 200) << still->body;
+  EXPECT_EQ(health_status(hub, "thames-valley-police"), 200);
+  EXPECT_TRUE(log_shows(hub, "event=tls-reloaded generation=1"));
+  EXPECT_TRUE(log_shows(hub, "event=certificate-no-longer-trusted identity=\"bedfordshire-police\" generation=1 "
+                             "reason=\"certificate revoked\""));
+
+  // A file that does not load changes nothing, and says why.
+  std::ofstream(hub.certs() / "crl.pem") << "not a CRL\n";
+  auto broken = admin->request("POST", "/v1/admin/reload-tls");
+  ASSERT_TRUE(broken.ok()) << broken.error().describe();
+  EXPECT_EQ(broken->status, 422) << broken->body;
+  EXPECT_EQ(str(parse_object(broken->body), "field"), "tls.crl") << broken->body;
+  EXPECT_TRUE(log_shows(hub, "event=tls-reload-failed"));
+  EXPECT_EQ(health_status(hub, "bedfordshire-police"), 0);
+  EXPECT_EQ(health_status(hub, "thames-valley-police"), 200);
+
+  // SIGHUP does the same: a CRL without bedfordshire-police lets it in again.
+  ASSERT_TRUE(hub::pki::write_crl(hub.certs().string(), {"hertfordshire-fire"}).ok());
+  hub.signal(SIGHUP);
+  ASSERT_TRUE(log_shows(hub, "event=tls-reloaded generation=2"));
+  EXPECT_EQ(health_status(hub, "bedfordshire-police"), 200);
+  EXPECT_EQ(health_status(hub, "hertfordshire-fire"), 0);
+
+  // Each reload, and the failed one, is in the audit log with who asked.
+  auto audit = admin->request("GET", "/v1/admin/audit?limit=1000");
+  ASSERT_TRUE(audit.ok()) << audit.error().describe();
+  ASSERT_EQ(audit->status, 200) << audit->body;
+  EXPECT_NE(audit->body.find("\"action\":\"reload-tls\""), std::string::npos);
+  EXPECT_NE(audit->body.find("\"action\":\"reload-tls-failed\""), std::string::npos);
+  EXPECT_NE(audit->body.find("\"actor\":\"SIGHUP\""), std::string::npos);
 }
 
 TEST(IdentityEndToEnd, AnAgencyCannotReadDecideOrAcknowledgeAnotherAgencysTransfer) {

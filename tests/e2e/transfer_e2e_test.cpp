@@ -486,6 +486,41 @@ TEST(TransferEndToEnd, PushDeliveryRetriesUntilTheEndpointAccepts) {
   EXPECT_TRUE(log_shows(hub, "via=push"));
 }
 
+// After a TLS reload (a renewed client certificate, a new CA) the pusher does not keep the
+// connection it dialled with the old files: the next delivery dials again.
+TEST(TransferEndToEnd, PushDialsAgainAfterATlsReload) {
+  const int port = 20000 + ((::getpid() + 7919) % 20000);
+  HubProcess hub(R"({"id": "pushing-police", "kind": "police", "delivery": {"mode": "push", "endpoint": "https://127.0.0.1:)" +
+                 std::to_string(port) + R"(/incidents"}})");
+  const std::string out = (hub.dir() / "received").string();
+  const auto receive_log = hub.dir() / "receive.txt";
+  const std::string cmd = std::string(DEIT_BINARY_DIR) + "/hub/deitctl --certs " + hub.certs().string() +
+                          " receive --name hub --listen 127.0.0.1:" + std::to_string(port) + " --out " + out +
+                          " --count 2 > " + receive_log.string() + " 2>&1";
+  std::thread endpoint([&] { EXPECT_EQ(std::system(cmd.c_str()), 0); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto police = hub.client("hertfordshire-police");
+  auto send = [&](int i) {
+    auto r = police->request("POST", "/v1/transfers",
+                             sample_message("rp-" + std::to_string(i), "RPUSH-" + std::to_string(i), "create", 1,
+                                            "hertfordshire-police", "pushing-police"),
+                             "application/xml");
+    ASSERT_EQ(r->status, 202) << r->body;
+  };
+  send(1);
+  ASSERT_TRUE(log_shows(hub, "agency=pushing-police delivery=1 via=push"));
+  hub.signal(SIGHUP);
+  ASSERT_TRUE(log_shows(hub, "event=tls-reloaded generation=1"));
+  send(2);
+  endpoint.join();
+  const std::string received = read_text(receive_log);
+  std::size_t connections = 0;
+  for (auto at = received.find("connection from"); at != std::string::npos; at = received.find("connection from", at + 1))
+    ++connections;
+  EXPECT_EQ(connections, 2u) << received;
+  EXPECT_NE(received.find("received 2, duplicates suppressed 0"), std::string::npos) << received;
+}
+
 TEST(TransferEndToEnd, UnacknowledgedTransfersGoToDeadLettersWithAnAlert) {
   HubProcess hub("", R"({"retry_initial_ms": 50, "retry_max_ms": 500, "dead_letter_after_s": 1})");
   auto police = hub.client("hertfordshire-police");
