@@ -167,7 +167,7 @@ Status ensure_dev_pki(const std::string& dir, const std::vector<std::string>& na
   return Status::success();
 }
 
-Status write_crl(const std::string& dir, const std::vector<std::string>& revoked_names) {
+Status write_crl(const std::string& dir, const std::vector<std::string>& revoked_names, int next_update_days) {
   auto ca = read_cert(cert_path(dir, "ca"));
   if (!ca) return ca.error();
   auto ca_key = read_key(key_path(dir, "ca"));
@@ -176,7 +176,7 @@ Status write_crl(const std::string& dir, const std::vector<std::string>& revoked
   X509_CRL_set_version(crl.get(), 1);
   X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca->get()));
   std::unique_ptr<ASN1_TIME, Free> now(ASN1_TIME_adj(nullptr, time(nullptr), 0, -60));
-  std::unique_ptr<ASN1_TIME, Free> next(ASN1_TIME_adj(nullptr, time(nullptr), 7, 0));
+  std::unique_ptr<ASN1_TIME, Free> next(ASN1_TIME_adj(nullptr, time(nullptr), next_update_days, 0));
   X509_CRL_set1_lastUpdate(crl.get(), now.get());
   X509_CRL_set1_nextUpdate(crl.get(), next.get());
   for (const auto& name : revoked_names) {

@@ -39,8 +39,9 @@ Status issue_certificate(const std::string& dir, const std::string& name, bool s
 // Creates `dir`/ca.pem + ca.key (overwriting) — a second CA for "unknown issuer" tests.
 Status create_ca(const std::string& dir, const std::string& common_name);
 
-// Writes `dir`/crl.pem signed by the CA in `dir`, revoking the certificates named.
-Status write_crl(const std::string& dir, const std::vector<std::string>& revoked_names);
+// Writes `dir`/crl.pem signed by the CA in `dir`, revoking the certificates named. Its
+// nextUpdate is `next_update_days` ahead (negative: an expired CRL, for tests).
+Status write_crl(const std::string& dir, const std::vector<std::string>& revoked_names, int next_update_days = 7);
 
 // SHA-256 fingerprint of a PEM certificate file, lower-case hex without colons.
 Result<std::string> fingerprint_file(const std::string& pem_path);

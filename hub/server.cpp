@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -244,7 +245,61 @@ struct TlsContexts {
   ssl::context server{ssl::context::tls_server};
   ssl::context client{ssl::context::tls_client};
   std::uint64_t generation = 0;
+  // When the material stops working, ms since the epoch (0: not present). An expired CRL
+  // is the quiet one: with CRL checks on, OpenSSL then refuses every client certificate.
+  std::int64_t certificate_expires_ms = 0;  // the hub's own certificate
+  std::int64_t ca_expires_ms = 0;           // the earliest of the trusted CA certificates
+  std::int64_t crl_next_update_ms = 0;      // the earliest nextUpdate of the CRLs
 };
+
+std::int64_t asn1_time_ms(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000;
+}
+
+// Fills in the expiry times of `tls` from its server context.
+void read_expiries(TlsContexts& tls) {
+  tls.certificate_expires_ms = asn1_time_ms(X509_get0_notAfter(SSL_CTX_get0_certificate(tls.server.native_handle())));
+  auto earliest = [](std::int64_t current, std::int64_t candidate) {
+    return candidate != 0 && (current == 0 || candidate < current) ? candidate : current;
+  };
+  X509_STORE* store = SSL_CTX_get_cert_store(tls.server.native_handle());
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    X509_OBJECT* object = sk_X509_OBJECT_value(objects, i);
+    if (X509* ca = X509_OBJECT_get0_X509(object))
+      tls.ca_expires_ms = earliest(tls.ca_expires_ms, asn1_time_ms(X509_get0_notAfter(ca)));
+    if (X509_CRL* crl = X509_OBJECT_get0_X509_CRL(object))
+      tls.crl_next_update_ms = earliest(tls.crl_next_update_ms, asn1_time_ms(X509_CRL_get0_nextUpdate(crl)));
+  }
+}
+
+// An alert line for each piece of TLS material that has expired or soon will: 30 days
+// ahead for certificates (time to have a new one issued), 3 for the CRL (often reissued
+// weekly).
+void alert_on_expiry(const TlsContexts& tls, const TlsConfig& files, std::int64_t now) {
+  struct Item {
+    const char* what;
+    const std::string& file;
+    std::int64_t expires;
+    std::int64_t warn_ahead_days;
+  };
+  for (const Item& item : {Item{"certificate", files.cert_file, tls.certificate_expires_ms, 30},
+                           Item{"ca", files.ca_file, tls.ca_expires_ms, 30},
+                           Item{"crl", files.crl_file, tls.crl_next_update_ms, 3}}) {
+    if (item.expires == 0) continue;
+    const std::int64_t left_ms = item.expires - now;
+    if (left_ms <= 0) {
+      spdlog::error("event=alert kind=tls-expired what={} file={} expired={}{}", item.what, item.file,
+                    format_time_ms(item.expires),
+                    std::string_view(item.what) == "crl" ? " (every client certificate is refused until a new CRL is loaded)" : "");
+    } else if (left_ms < item.warn_ahead_days * 86'400'000) {
+      spdlog::warn("event=alert kind=tls-expiring what={} file={} expires={} days_left={}", item.what, item.file,
+                   format_time_ms(item.expires), left_ms / 86'400'000);
+    }
+  }
+}
 
 // Empty when the client certificate of a live connection still verifies against `trust`'s
 // CA and CRL, as the handshake checked it; else OpenSSL's reason (e.g. "certificate
@@ -310,6 +365,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     Status loaded = load_tls(fresh->server, files, true);
     if (loaded) loaded = load_tls(fresh->client, files, false);
     if (loaded) {
+      read_expiries(*fresh);
       std::lock_guard lock(tls_mutex);
       fresh->generation = tls->generation + 1;
       tls = fresh;
@@ -320,6 +376,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       detail["generation"] = fresh->generation;
       spdlog::info("event=tls-reloaded generation={} cert={} ca={} crl={}", fresh->generation, files.cert_file,
                    files.ca_file, files.crl_file.empty() ? "none" : files.crl_file);
+      alert_on_expiry(*fresh, files, now_ms());
       std::vector<std::function<void()>> wake;
       {
         std::lock_guard lock(background_mutex);
@@ -333,6 +390,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     hub.audit({actor, loaded ? "reload-tls" : "reload-tls-failed", AuditCategory::administration, "tls",
                json::serialize(detail), loaded ? "" : loaded.error().describe()});
     return loaded;
+  }
+
+  // For /v1/health: which TLS material is loaded and when it stops working.
+  json::object tls_health() {
+    const auto current = current_tls();
+    auto time_or_null = [](std::int64_t ms) { return ms == 0 ? json::value(nullptr) : json::value(format_time_ms(ms)); };
+    return {{"generation", current->generation},
+            {"certificate_expires", time_or_null(current->certificate_expires_ms)},
+            {"ca_expires", time_or_null(current->ca_expires_ms)},
+            {"crl_next_update", time_or_null(current->crl_next_update_ms)}};
   }
 
   // Registers `wake` to be called after each TLS reload, while the returned guard lives.
@@ -556,6 +623,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                {"submits", {{"prepared_in_place", prepared_in_place_count.load()},
                                             {"prepared_in_pool", prepared_in_pool_count.load()}}},
                                {"connections", connections.load()},
+                               {"tls", tls_health()},
                                {"agency", who.agency},
                                {"identity", who.name()}});
     }
@@ -1288,6 +1356,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     // other sweeps run once a second.
     auto next_second = std::chrono::steady_clock::now();
     auto next_head_log = next_second + std::chrono::seconds(60);
+    auto next_expiry_check = next_second + std::chrono::hours(1);  // the first was at start
     while (!stopped) {
       const std::int64_t now = now_ms();
       const auto clock = std::chrono::steady_clock::now();
@@ -1302,6 +1371,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (clock >= next_head_log) {
         hub.log_audit_head();  // anchors against truncation of the audit log
         next_head_log = clock + std::chrono::seconds(60);
+      }
+      if (clock >= next_expiry_check) {
+        alert_on_expiry(*current_tls(), hub.config().tls, now);
+        next_expiry_check = clock + std::chrono::hours(1);
       }
       co_await signal->wait(std::chrono::milliseconds(125));
     }
@@ -1318,6 +1391,8 @@ Status Server::start() {
   auto tls = std::make_shared<TlsContexts>();
   if (auto s = load_tls(tls->server, c.tls, true); !s) return s;
   if (auto s = load_tls(tls->client, c.tls, false); !s) return s;
+  read_expiries(*tls);
+  alert_on_expiry(*tls, c.tls, now_ms());
   impl_->tls = std::move(tls);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(c.listen_address, ec);

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -84,8 +85,8 @@ TEST(IdentityEndToEnd, SubjectAlternativeNameIdentifiesTheAgency) {
 }
 
 // Writes a CRL revoking `revoked`, names it in the hub's configuration and restarts the hub.
-static void restart_with_crl(HubProcess& hub, const std::vector<std::string>& revoked) {
-  ASSERT_TRUE(hub::pki::write_crl(hub.certs().string(), revoked).ok());
+static void restart_with_crl(HubProcess& hub, const std::vector<std::string>& revoked, int next_update_days = 7) {
+  ASSERT_TRUE(hub::pki::write_crl(hub.certs().string(), revoked, next_update_days).ok());
   hub.stop();
   const auto config_path = hub.dir() / "hub.json";
   std::string config = read_text(config_path);
@@ -181,6 +182,17 @@ TEST(IdentityEndToEnd, AReloadedCrlTakesEffectOnOpenConnectionsStreamsAndNewOnes
   EXPECT_EQ(health_status(hub, "bedfordshire-police"), 200);
   EXPECT_EQ(health_status(hub, "hertfordshire-fire"), 0);
 
+  // Health says which material is loaded and when it stops working: the CRL in 7 days.
+  auto health = parse_object(admin->request("GET", "/v1/health")->body).at("tls").as_object();
+  EXPECT_EQ(health.at("generation").to_number<std::int64_t>(), 2);
+  EXPECT_FALSE(health.at("certificate_expires").is_null());
+  EXPECT_FALSE(health.at("ca_expires").is_null());
+  const std::string crl_next_update = str(health, "crl_next_update");
+  const std::time_t in_a_week = std::time(nullptr) + 7 * 86400;
+  char expected_day[16];
+  std::strftime(expected_day, sizeof expected_day, "%Y-%m-%d", std::gmtime(&in_a_week));
+  EXPECT_EQ(crl_next_update.substr(0, 10), expected_day) << crl_next_update;
+
   // Each reload, and the failed one, is in the audit log with who asked.
   auto audit = admin->request("GET", "/v1/admin/audit?limit=1000");
   ASSERT_TRUE(audit.ok()) << audit.error().describe();
@@ -188,6 +200,44 @@ TEST(IdentityEndToEnd, AReloadedCrlTakesEffectOnOpenConnectionsStreamsAndNewOnes
   EXPECT_NE(audit->body.find("\"action\":\"reload-tls\""), std::string::npos);
   EXPECT_NE(audit->body.find("\"action\":\"reload-tls-failed\""), std::string::npos);
   EXPECT_NE(audit->body.find("\"actor\":\"SIGHUP\""), std::string::npos);
+}
+
+// Expiring TLS material is an alert well before it bites, and a renewed certificate is
+// taken up by a reload. An expired CRL bites hardest: every client is refused.
+TEST(IdentityEndToEnd, ExpiringCertificatesAndCrlsRaiseAlertsAndARenewalNeedsNoRestart) {
+  HubProcess hub;
+  restart_with_crl(hub, {}, 2);
+  EXPECT_TRUE(log_shows(hub, "event=alert kind=tls-expiring what=crl file=" + (hub.certs() / "crl.pem").string()));
+  EXPECT_TRUE(log_shows(hub, "days_left=1"));
+  EXPECT_EQ(hub.log().find("what=certificate"), std::string::npos) << "the development certificates last longer";
+  EXPECT_EQ(health_status(hub, "hertfordshire-police"), 200);
+
+  // The hub's certificate renewed with only 10 days left, taken up by SIGHUP.
+  ASSERT_TRUE(hub::pki::issue_certificate(hub.certs().string(), "hub", true, 10).ok());
+  hub.signal(SIGHUP);
+  ASSERT_TRUE(log_shows(hub, "event=tls-reloaded generation=1"));
+  EXPECT_TRUE(log_shows(hub, "event=alert kind=tls-expiring what=certificate"));
+  EXPECT_TRUE(log_shows(hub, "days_left=9"));
+  auto admin = hub.client("hub-admin");
+  auto health = parse_object(admin->request("GET", "/v1/health")->body).at("tls").as_object();
+  const std::time_t in_ten_days = std::time(nullptr) + 10 * 86400;
+  char expected_day[16];
+  std::strftime(expected_day, sizeof expected_day, "%Y-%m-%d", std::gmtime(&in_ten_days));
+  EXPECT_EQ(str(health, "certificate_expires").substr(0, 10), expected_day) << str(health, "certificate_expires");
+
+  // A CRL past its nextUpdate: OpenSSL refuses every client, and the log says why.
+  ASSERT_TRUE(hub::pki::write_crl(hub.certs().string(), {}, -1).ok());
+  hub.signal(SIGHUP);
+  ASSERT_TRUE(log_shows(hub, "event=tls-reloaded generation=2"));
+  EXPECT_TRUE(log_shows(hub, "event=alert kind=tls-expired what=crl"));
+  EXPECT_TRUE(log_shows(hub, "every client certificate is refused until a new CRL is loaded"));
+  EXPECT_EQ(health_status(hub, "hertfordshire-police"), 0);
+  EXPECT_TRUE(log_shows(hub, "reason=\"CRL has expired\""));
+  // A fresh CRL and a reload recover without a restart.
+  ASSERT_TRUE(hub::pki::write_crl(hub.certs().string(), {}).ok());
+  hub.signal(SIGHUP);
+  ASSERT_TRUE(log_shows(hub, "event=tls-reloaded generation=3"));
+  EXPECT_EQ(health_status(hub, "hertfordshire-police"), 200);
 }
 
 TEST(IdentityEndToEnd, AnAgencyCannotReadDecideOrAcknowledgeAnotherAgencysTransfer) {
