@@ -422,17 +422,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // Whether a connection whose client certificate was last verified under TLS generation
   // `checked` may go on. After a reload the certificate is verified again against the new
   // CA and CRL: empty if it passes (and `checked` moves on), else why not.
-  std::string still_trusted(SSL* ssl, std::uint64_t& checked, const std::string& who) {
+  // `who` (null for an unregistered certificate) and `subject_cn` only name it in the log.
+  std::string still_trusted(SSL* ssl, std::uint64_t& checked, const Identity* who, std::string_view subject_cn) {
     if (tls_generation.load() == checked) return {};
     auto now = current_tls();
     std::string why = verify_again(ssl, now->server);
     if (why.empty()) {
       checked = now->generation;
     } else {
-      spdlog::warn("event=certificate-no-longer-trusted identity=\"{}\" generation={} reason=\"{}\"", who,
-                   now->generation, why);
+      spdlog::warn("event=certificate-no-longer-trusted identity=\"{}\" generation={} reason=\"{}\"",
+                   who ? who->name() : std::string(subject_cn), now->generation, why);
     }
     return why;
+  }
+
+  static Response no_longer_trusted(const Request& req, const std::string& why) {
+    return problem(req, Error::make("forbidden", "the client certificate is no longer trusted: " + why, "certificate"));
   }
 
   // ---------------------------------------------------------------- listener
@@ -549,9 +554,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         break;
       }
       Request req = parser.release();
-      const std::string who_is_calling = identity ? identity->name() : certificate.subject_cn;
       // After a TLS reload, a certificate revoked since the handshake gets no further.
-      std::string untrusted = still_trusted(stream.native_handle(), trusted_under, who_is_calling);
+      const Identity* caller = identity ? &*identity : nullptr;
+      std::string untrusted = still_trusted(stream.native_handle(), trusted_under, caller, certificate.subject_cn);
       if (websocket::is_upgrade(req) && untrusted.empty()) {
         if (!identity || identity->agency.empty()) {
           Response res = problem(req, Error::make("forbidden", "certificate is not an agency's", "certificate"));
@@ -569,15 +574,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       Response res;
       RequestAudit note;
       if (!untrusted.empty()) {
-        res = problem(req, Error::make("forbidden", "the client certificate is no longer trusted: " + untrusted, "certificate"));
+        res = no_longer_trusted(req, untrusted);
       } else if (identity) {
         res = co_await handle(req, *identity, note);
         // A reload while a long-poll waited: nothing is disclosed to a revoked certificate.
-        untrusted = still_trusted(stream.native_handle(), trusted_under, who_is_calling);
+        untrusted = still_trusted(stream.native_handle(), trusted_under, caller, certificate.subject_cn);
         if (!untrusted.empty()) {
           note = RequestAudit{};
-          res = problem(req, Error::make("forbidden", "the client certificate is no longer trusted: " + untrusted,
-                                         "certificate"));
+          res = no_longer_trusted(req, untrusted);
         }
       } else {
         res = problem(req, Error::make("forbidden", identified.error().message, "certificate"));
@@ -1130,7 +1134,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::uint64_t sent = 0;
     std::string untrusted;
     while (!*closed && !stopped) {
-      untrusted = still_trusted(ws->next_layer().native_handle(), trusted_under, who.name());
+      untrusted = still_trusted(ws->next_layer().native_handle(), trusted_under, &who, {});
       if (!untrusted.empty()) break;
       const std::size_t room = window > in_flight->size() ? window - in_flight->size() : 0;
       // Everything pending that is not already in flight: a priority-lane delivery committed
