@@ -16,7 +16,13 @@
 #include <xercesc/util/SecurityManager.hpp>
 #include <xercesc/util/XMLException.hpp>
 #include <xercesc/util/XMLUni.hpp>
+#include <xercesc/util/regx/RangeToken.hpp>
+#include <xercesc/util/regx/RegularExpression.hpp>
+#include <xercesc/util/regx/Token.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
+#include <xercesc/validators/datatype/DatatypeValidator.hpp>
+#include <xercesc/validators/datatype/DatatypeValidatorFactory.hpp>
+#include <xercesc/validators/schema/SchemaAttDef.hpp>
 #include <xercesc/validators/schema/SchemaElementDecl.hpp>
 #include <xercesc/validators/schema/SchemaGrammar.hpp>
 
@@ -357,6 +363,66 @@ bool declares_identity_constraints(x::XMLGrammarPool& pool) {
   return false;
 }
 
+// Xerces builds a character class's lookup table the first time a match uses it
+// (RangeToken::createMap), without a lock. The pool's patterns, and the built-in types'
+// (xs:integer is a pattern), are shared by every thread's parser, so two threads meeting a
+// class first at the same moment both build it: a race, and with Xerces' assertions on an
+// abort ("RangeToken.cpp: Assertion `!fMap' failed", seen once in CI). These build every
+// table while one thread has the patterns to itself.
+// Xerces keeps these protected; a derived class may name them, and is never instantiated.
+struct RegexTokens : x::RegularExpression {
+  static const x::Token* tree(const x::RegularExpression& r) { return r.*(&RegexTokens::fTokenTree); }
+  static x::RangeToken* first_char(const x::RegularExpression& r) { return r.*(&RegexTokens::fFirstChar); }
+};
+struct TypePattern : x::DatatypeValidator {
+  static const x::RegularExpression* of(const x::DatatypeValidator& v) { return (v.*(&TypePattern::getRegex))(); }
+};
+
+void build_class_tables(const x::Token* token) {
+  if (token == nullptr) return;
+  const auto type = token->getTokenType();
+  if (type == x::Token::T_RANGE || type == x::Token::T_NRANGE)
+    const_cast<x::RangeToken*>(static_cast<const x::RangeToken*>(token))->createMap();
+  for (XMLSize_t i = 0; i < token->size(); ++i) build_class_tables(token->getChild(i));
+}
+
+void build_class_tables(const x::DatatypeValidator* type) {
+  for (; type != nullptr; type = type->getBaseValidator()) {
+    if (const x::RegularExpression* pattern = TypePattern::of(*type)) {
+      build_class_tables(RegexTokens::tree(*pattern));
+      if (x::RangeToken* first = RegexTokens::first_char(*pattern)) first->createMap();
+    }
+  }
+}
+
+void build_class_tables(x::DVHashTable* types) {
+  if (types == nullptr) return;
+  x::RefHashTableOfEnumerator<x::DatatypeValidator> each(types, false, x::XMLPlatformUtils::fgMemoryManager);
+  while (each.hasMoreElements()) build_class_tables(&each.nextElement());
+}
+
+// Every pattern the pool's grammars can use: the built-in types, each grammar's named
+// types, and the types of its elements and attributes (anonymous ones included).
+void build_class_tables(x::XMLGrammarPool& pool) {
+  build_class_tables(x::DatatypeValidatorFactory::getBuiltInRegistry());
+  auto grammars = pool.getGrammarEnumerator();
+  while (grammars.hasMoreElements()) {
+    x::Grammar& grammar = grammars.nextElement();
+    if (grammar.getGrammarType() != x::Grammar::SchemaGrammarType) continue;
+    auto& schema = static_cast<x::SchemaGrammar&>(grammar);
+    build_class_tables(schema.getDatatypeRegistry()->getUserDefinedRegistry());
+    auto elements = schema.getElemEnumerator();
+    while (elements.hasMoreElements()) {
+      const x::SchemaElementDecl& element = elements.nextElement();
+      build_class_tables(element.getDatatypeValidator());
+      if (!element.hasAttDefs()) continue;  // getAttDefList throws for an element without any
+      const x::XMLAttDefList& attributes = element.getAttDefList();
+      for (XMLSize_t i = 0; i < attributes.getAttDefCount(); ++i)
+        build_class_tables(static_cast<const x::SchemaAttDef&>(attributes.getAttDef(i)).getDatatypeValidator());
+    }
+  }
+}
+
 void set_secure_features(x::SAX2XMLReader& r, x::SecurityManager* security) {
   r.setFeature(x::XMLUni::fgSAX2CoreNameSpaces, true);
   r.setFeature(x::XMLUni::fgSAX2CoreNameSpacePrefixes, false);
@@ -414,6 +480,12 @@ Result<std::shared_ptr<const SchemaSet>> SchemaSet::load(const std::vector<Schem
   for (const auto& s : schemas) impl->namespaces.push_back(s.target_namespace);
   impl->identity_constraints = declares_identity_constraints(*impl->pool);
   impl->pool->lockPool();
+  {
+    // The built-in types are shared by every schema set, and another set may be parsing.
+    static std::mutex building;
+    std::lock_guard lock(building);
+    build_class_tables(*impl->pool);
+  }
   return std::shared_ptr<const SchemaSet>(new SchemaSet(std::move(impl)));
 }
 

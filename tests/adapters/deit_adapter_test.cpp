@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 #include <atomic>
+#include <latch>
 
 using namespace deit;
 using namespace deit::adapters;
@@ -204,6 +205,31 @@ TEST(DeitAdapter, ParsesConcurrentlyFromManyThreads) {
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 800);
+}
+
+// Xerces builds a character class's lookup table on its first use in a match, without a
+// lock (RangeToken::createMap), and a locked grammar pool is shared by every thread's
+// parser. Two threads meeting a class for the first time at once both build it, and a
+// Xerces with assertions aborts (it did in CI). SchemaSet::load builds every table first;
+// here each round loads the schemas afresh and starts its threads on the same instant.
+TEST(SchemaSet, FreshlyLoadedPatternsAreSafeToUseFromManyThreadsAtOnce) {
+  const std::string xml = read_file(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
+  constexpr int kThreads = 8;
+  for (int round = 0; round < 25; ++round) {
+    auto fresh = make_deit_adapter();
+    ASSERT_TRUE(fresh.ok()) << fresh.error().describe();
+    const Adapter& a = *fresh.value();
+    std::latch start(kThreads);
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&] {
+        start.arrive_and_wait();
+        if (a.decode(xml).ok()) ++ok;
+      });
+    for (auto& t : threads) t.join();
+    ASSERT_EQ(ok.load(), kThreads) << "round " << round;
+  }
 }
 
 // Identity-constraint checking is switched on only for schema sets that declare a
