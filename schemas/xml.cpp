@@ -369,6 +369,7 @@ bool declares_identity_constraints(x::XMLGrammarPool& pool) {
 // class first at the same moment both build it: a race, and with Xerces' assertions on an
 // abort ("RangeToken.cpp: Assertion `!fMap' failed", seen once in CI). These build every
 // table while one thread has the patterns to itself.
+
 // Xerces keeps these protected; a derived class may name them, and is never instantiated.
 struct RegexTokens : x::RegularExpression {
   static const x::Token* tree(const x::RegularExpression& r) { return r.*(&RegexTokens::fTokenTree); }
@@ -481,7 +482,8 @@ Result<std::shared_ptr<const SchemaSet>> SchemaSet::load(const std::vector<Schem
   impl->identity_constraints = declares_identity_constraints(*impl->pool);
   impl->pool->lockPool();
   {
-    // The built-in types are shared by every schema set, and another set may be parsing.
+    // The built-in types are shared by every schema set and loads may overlap; the first
+    // load builds their tables before any set can parse, later ones find them built.
     static std::mutex building;
     std::lock_guard lock(building);
     build_class_tables(*impl->pool);
