@@ -94,7 +94,7 @@ Result<std::vector<Arrangement>> Board::check(std::vector<Arrangement> arrangeme
 Board::Board(std::vector<Arrangement> arrangements) : arrangements_(std::move(arrangements)) {}
 
 const Arrangement* Board::arrangement_for(std::string_view home) const {
-  for (const auto& a : arrangements_)
+  for (const auto& a : arrangements())
     if (a.home == home) return &a;
   return nullptr;
 }

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/model/retained.hpp"
 #include "hub/model/result.hpp"
 
 namespace deit::buddy {
@@ -67,6 +68,7 @@ struct Arrangement {
   bool auto_invoke = false;
   std::chrono::seconds suggest_after_link_down{120};
   std::chrono::seconds suggest_after_unaccepted{300};
+  bool operator==(const Arrangement&) const = default;
 };
 
 // One invocation: a record kept for ever, active while ended_at == 0.
@@ -149,8 +151,11 @@ class Board {
 
   explicit Board(std::vector<Arrangement> arrangements = {});
 
-  const std::vector<Arrangement>& arrangements() const { return arrangements_; }
+  // References stay valid after a replace (see hub/model/retained.hpp).
+  const std::vector<Arrangement>& arrangements() const { return arrangements_.get(); }
   const Arrangement* arrangement_for(std::string_view home) const;
+  // A reloaded configuration's arrangements (already checked); active invocations carry on.
+  void replace_arrangements(std::vector<Arrangement> arrangements) { arrangements_.replace(std::move(arrangements)); }
 
   // Validates a request from `caller` and fills in a complete invocation (id and times left
   // for the hub). Refusals: "forbidden" (role or agency not allowed), "not-found" (no
@@ -188,7 +193,7 @@ class Board {
  private:
   bool buddy_unavailable_locked(const std::string& agency) const;
 
-  std::vector<Arrangement> arrangements_;
+  Retained<std::vector<Arrangement>> arrangements_;
   mutable std::mutex mutex_;
   std::map<std::string, Invocation, std::less<>> active_by_home_;
 };

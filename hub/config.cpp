@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "hub/identity.hpp"
 #include "hub/links/link_config.hpp"
@@ -478,6 +479,73 @@ Result<Config> load_config_file(const std::string& path) {
     return e;
   }
   return c;
+}
+
+Result<ConfigChanges> plan_reload(const Config& running, Config& fresh) {
+  ConfigChanges out;
+  // The link service (hub/links/) reads these at start: its outbound links, and the key
+  // ring that admits agencies' link keys.
+  auto outbound_link = [](const Agency* a) {
+    const bool link = a != nullptr && a->delivery == DeliveryMode::link;
+    return std::make_tuple(link, link ? a->endpoint : std::string(), link ? a->server_key : std::string());
+  };
+  for (std::size_t i = 0; i < fresh.agencies.size(); ++i) {
+    const Agency& a = fresh.agencies[i];
+    const Agency* before = running.find_agency(a.id);
+    const std::string at = "agencies[" + std::to_string(i) + "]";
+    if (outbound_link(before) != outbound_link(&a))
+      return Error::make("config",
+                         "'" + a.id + "': a ZeroMQ link to the agency (delivery \"link\", its endpoint, server_key) "
+                         "changes only with a restart; nothing was reloaded",
+                         at);
+    if (a.link_keys != (before ? before->link_keys : std::vector<std::string>()))
+      out.restart_required.push_back(at + ".link_keys");
+    if (before == nullptr) {
+      out.added.push_back(a.id);
+    } else if (!(*before == a)) {
+      out.changed.push_back(a.id);
+    }
+  }
+  for (const Agency& a : running.agencies) {
+    if (fresh.find_agency(a.id) != nullptr) continue;
+    if (std::get<0>(outbound_link(&a)))
+      return Error::make("config",
+                         "'" + a.id + "' is removed, but the hub's ZeroMQ link to it ends only with a restart; "
+                         "nothing was reloaded",
+                         "agencies");
+    out.removed.push_back(a.id);
+  }
+  auto reloadable = [&](const char* name, const auto& now, const auto& then) {
+    if (!(now == then)) out.settings.emplace_back(name);
+  };
+  reloadable("administrators", fresh.administrators, running.administrators);
+  reloadable("acceptance", fresh.acceptance, running.acceptance);
+  reloadable("buddy", fresh.buddy, running.buddy);
+  reloadable("sharing_rules", fresh.sharing_rules, running.sharing_rules);
+  reloadable("delivery", fresh.delivery, running.delivery);
+  reloadable("retention_days", fresh.retention_days, running.retention_days);
+  reloadable("log_level", fresh.log_level, running.log_level);
+  // Keeps the running value, and says so when the file has another.
+  auto restart_only = [&](const char* name, auto& kept, const auto& now) {
+    if (kept == now) return;
+    out.restart_required.emplace_back(name);
+    kept = now;
+  };
+  if (fresh.listen_address != running.listen_address || fresh.listen_port != running.listen_port) {
+    out.restart_required.emplace_back("listen");
+    fresh.listen_address = running.listen_address;
+    fresh.listen_port = running.listen_port;
+  }
+  restart_only("store", fresh.store_path, running.store_path);
+  restart_only("log_file", fresh.log_file, running.log_file);
+  restart_only("io_threads", fresh.io_threads, running.io_threads);
+  restart_only("commit_interval_ms", fresh.commit_interval_ms, running.commit_interval_ms);
+  restart_only("tls", fresh.tls, running.tls);
+  restart_only("limits", fresh.limits, running.limits);
+  restart_only("gazetteer", fresh.gazetteer, running.gazetteer);
+  restart_only("links", fresh.links, running.links);
+  restart_only("mappings_dir", fresh.mappings_dir, running.mappings_dir);
+  return out;
 }
 
 Result<Config> default_config(const std::string& base_dir) { return parse_config(default_config_json, base_dir); }

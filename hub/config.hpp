@@ -30,6 +30,7 @@ struct CertificateMatch {
   std::string san;     // "DNS:name", "email:address" or "URI:uri", normalised
   std::vector<Role> roles{Role::operator_role};
   bool implicit = false;  // an agency without certificates: its id as the subject CN
+  bool operator==(const CertificateMatch&) const = default;
 };
 
 // pull: the agency fetches (stream, inbox, or a ZeroMQ link it opens); push: the hub POSTs
@@ -46,6 +47,7 @@ struct Agency {
   std::string server_key;  // link: the remote end's CURVE public key (Z85)
   std::vector<CertificateMatch> certificates;  // empty: CN equal to the agency id
   std::vector<std::string> link_keys;  // CURVE public keys (Z85) admitted on links as this agency
+  bool operator==(const Agency&) const = default;
 };
 
 // ZeroMQ CURVE links (hub/links/): off unless `listen` is set or an agency uses mode link.
@@ -57,6 +59,7 @@ struct LinksConfig {
   std::size_t window = 256;  // unacknowledged deliveries in flight per link
   bool enabled() const { return !listen.empty() || uses_outbound; }
   bool uses_outbound = false;  // some agency has delivery mode link
+  bool operator==(const LinksConfig&) const = default;
 };
 
 struct TlsConfig {
@@ -66,6 +69,7 @@ struct TlsConfig {
   std::string crl_file;            // optional
   bool generate_dev_certs = false;  // create a development CA and certificates if missing
   std::string dev_certs_dir;        // where generated certificates go
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct DeliveryConfig {
@@ -73,6 +77,7 @@ struct DeliveryConfig {
   std::chrono::milliseconds retry_max{60'000};
   std::chrono::seconds dead_letter_after{600};
   std::size_t stream_window = 512;  // unacknowledged deliveries in flight per stream
+  bool operator==(const DeliveryConfig&) const = default;
 };
 
 struct Limits {
@@ -81,6 +86,7 @@ struct Limits {
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds header_timeout{10};
   std::size_t max_connections = 4096;
+  bool operator==(const Limits&) const = default;
 };
 
 // The national address gazetteer (gazetteer/). Without a snapshot the hub runs on and
@@ -92,6 +98,7 @@ struct GazetteerConfig {
   std::vector<std::string> boundaries;  // GeoJSON responsibility areas (optional)
   double border_distance_m = 2000;
   double verified_confidence = 0.8;
+  bool operator==(const GazetteerConfig&) const = default;
 };
 
 // How long a receiver has to accept a transfer before the hub raises an alert, tells the
@@ -104,6 +111,7 @@ struct AcceptanceConfig {
   bool enabled() const { return !by_grade.empty() || otherwise.has_value(); }
   // The deadline for a transfer, nullopt when none applies.
   std::optional<std::chrono::seconds> deadline(std::string_view grade, bool emergency) const;
+  bool operator==(const AcceptanceConfig&) const = default;
 };
 
 struct Config {
@@ -136,6 +144,26 @@ struct Config {
 
   const Agency* find_agency(std::string_view id) const;
 };
+
+// What reloading the configuration file changes (Hub::reload_config).
+struct ConfigChanges {
+  std::vector<std::string> added, removed, changed;  // agency ids
+  std::vector<std::string> settings;                  // other settings now in effect, e.g. "buddy"
+  // Settings that differ in the file but keep their running values until a restart.
+  std::vector<std::string> restart_required;
+  bool any() const { return !added.empty() || !removed.empty() || !changed.empty() || !settings.empty(); }
+};
+
+// Compares a freshly read configuration with the running one and makes `fresh` the one to
+// run: the settings only a restart can change (listen, store, logging file, threads, commit
+// interval, TLS file names, limits, gazetteer, mappings directory, ZeroMQ links) are copied
+// from `running` and listed in restart_required. Agencies, administrators, acceptance
+// deadlines, buddy arrangements, sharing rules, delivery retries, retention and the log
+// level change at once. The link service reads ZeroMQ settings at start only: an agency's
+// link_keys are admitted at the next restart (restart_required), and a change to a link
+// the hub opens to an agency (delivery "link", its endpoint, server_key) is an error
+// naming the agency: nothing is reloaded.
+Result<ConfigChanges> plan_reload(const Config& running, Config& fresh);
 
 // Parses a configuration document. `base_dir` resolves relative file paths.
 Result<Config> parse_config(std::string_view json_text, const std::string& base_dir);

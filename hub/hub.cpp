@@ -26,7 +26,7 @@ Hub::Hub(Config config, std::shared_ptr<const adapters::Registry> adapters, std:
     : config_(std::move(config)),
       adapters_(std::move(adapters)),
       store_(std::move(store)),
-      board_(config_.buddy),
+      board_(config_.get().buddy),
       started_at_(now_ms()) {}
 
 buddy::Caller Identity::as_buddy_caller() const {
@@ -37,14 +37,23 @@ Hub::~Hub() {
   if (store_) store_->close();
 }
 
-Result<std::unique_ptr<Hub>> Hub::create(Config config) {
-  auto registry = adapters::builtin_registry();
-  if (!registry) return registry.error();
+namespace {
+
+Status check_formats(const Config& config, const adapters::Registry& registry) {
   for (std::size_t i = 0; i < config.agencies.size(); ++i) {
-    if (!(*registry)->find(config.agencies[i].format))
+    if (!registry.find(config.agencies[i].format))
       return Error::make("config", "format '" + config.agencies[i].format + "' is not one the hub knows",
                          "agencies[" + std::to_string(i) + "].format");
   }
+  return Status::success();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Hub>> Hub::create(Config config) {
+  auto registry = adapters::builtin_registry();
+  if (!registry) return registry.error();
+  if (auto s = check_formats(config, **registry); !s) return s.error();
   if (!config.mappings_dir.empty()) {
     if (auto s = adapters::default_mapping_store()->reload(config.mappings_dir); !s) return s.error();
   }
@@ -53,7 +62,7 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
   auto store = Store::open(config.store_path, store_options);
   if (!store) return store.error();
   std::unique_ptr<Hub> hub(new Hub(std::move(config), std::move(registry).value(), std::move(store).value()));
-  if (const auto& g = hub->config_.gazetteer; !g.snapshot.empty()) {
+  if (const auto& g = hub->config().gazetteer; !g.snapshot.empty()) {
     Status ready = g.generate_sample ? ensure_sample_gazetteer(g.snapshot) : Status::success();
     gazetteer::Options options;
     options.ostn15_grid = g.ostn15_grid;
@@ -89,14 +98,15 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
                hub->dispatcher_.pending_total(), invocations->size(), undecided->size());
   hub->log_audit_head(true);
   hub->audit({"hub", "hub-started", AuditCategory::administration, "hub",
-              boost::json::serialize(boost::json::object{{"agencies", hub->config_.agencies.size()},
+              boost::json::serialize(boost::json::object{{"agencies", hub->config().agencies.size()},
                                                          {"pendingDeliveries", hub->dispatcher_.pending_total()}}),
               ""});
   return hub;
 }
 
 Result<Identity> Hub::identify(const PeerCertificate& certificate) const {
-  return identify_certificate(certificate_claims(config_.agencies, config_.administrators), certificate);
+  const Config& c = config();
+  return identify_certificate(certificate_claims(c.agencies, c.administrators), certificate);
 }
 
 std::optional<Identity> Hub::identify(std::string_view subject_cn, std::string_view sha256_hex) const {
@@ -114,7 +124,8 @@ bool Hub::may_read(const Identity& caller, const TransferRecord& t) {
 
 Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_view body,
                                           std::string_view content_type) const {
-  const Agency* sender = config_.find_agency(caller.agency);
+  const Config& cfg = config();  // one version for the whole decision
+  const Agency* sender = cfg.find_agency(caller.agency);
   if (!sender) return Error::make("forbidden", "only an agency's certificate may submit incidents", "certificate");
   const adapters::Adapter* in = adapters_->find(sender->format);
   if (!in) return Error::make("config", "no adapter for format " + sender->format, "format");
@@ -156,7 +167,7 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
   Result<std::vector<RouteTarget>> routes = Error::make("routing", "not routed");
   if (m.type == model::MessageType::create) {
     RoutingInput in;
-    in.config = &config_;
+    in.config = &cfg;
     in.sender = sender;
     in.message = &m;
     in.coverage = gazetteer_ ? &check.coverage : nullptr;
@@ -172,7 +183,7 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
   std::vector<std::string> all_receivers;  // each receiver sees who else was sent the incident
   for (const RouteTarget& t : *routes) all_receivers.push_back(t.receiver);
   for (RouteTarget& t : *routes) {
-    const Agency* receiver = config_.find_agency(t.receiver);
+    const Agency* receiver = cfg.find_agency(t.receiver);
     const adapters::Adapter* out = adapters_->find(receiver->format);
     model::IncidentMessage copy = m;
     copy.transfer_id = make_transfer_id(m.sender_agency, m.sender_reference, t.receiver);
@@ -181,7 +192,7 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
     copy.on_behalf_of = t.on_behalf_of;
     // Information sharing rules act on the receiver's copy, before it is translated.
     const auto withheld = withheld_findings(apply_sharing_rules(
-        config_.sharing_rules, {sender->id, sender->kind}, {receiver->id, receiver->kind}, copy));
+        cfg.sharing_rules, {sender->id, sender->kind}, {receiver->id, receiver->kind}, copy));
     auto encoded = out->encode(copy);
     if (!encoded)
       return Error::make("translation", "cannot translate for " + t.receiver + ": " + encoded.error().describe(),
@@ -206,7 +217,7 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
 Result<std::vector<RouteTarget>> Hub::follow_existing(const model::IncidentMessage& m) const {
   std::vector<RouteTarget> out;
   const auto facts = incident_facts(m);
-  for (const Agency& a : config_.agencies) {
+  for (const Agency& a : config().agencies) {
     if (a.id == m.sender_agency) continue;
     auto t = store_->transfer(make_transfer_id(m.sender_agency, m.sender_reference, a.id));
     if (!t || t->state == "redirected") continue;
@@ -314,17 +325,85 @@ void Hub::requeue(std::uint64_t seq, std::string actor, std::function<void(Resul
   });
 }
 
+Result<Hub::ConfigReload> Hub::reload_config(const std::string& actor) {
+  std::lock_guard lock(reload_mutex_);
+  const Config& running = config();
+  Result<Config> fresh = config_source_ ? config_source_()
+                                        : Result<Config>(Error::make("config", "the hub has no configuration source to read again"));
+  Result<ConfigChanges> changes = fresh ? plan_reload(running, *fresh) : Result<ConfigChanges>(fresh.error());
+  Status valid = changes ? check_formats(*fresh, *adapters_) : Status(changes.error());
+  // An invocation in progress keeps its arrangement and its agencies until it is stood down.
+  for (const auto& inv : valid ? board_.active() : std::vector<buddy::Invocation>{}) {
+    for (const std::string* agency : {&inv.home, &inv.buddy, &inv.secondary}) {
+      if (!agency->empty() && !fresh->find_agency(*agency)) {
+        valid = Error::make("config", "'" + *agency + "' takes part in invocation " + inv.id +
+                                          ", which is active; stand it down before removing the agency",
+                            "agencies");
+        break;
+      }
+    }
+    const bool arranged = std::any_of(fresh->buddy.begin(), fresh->buddy.end(),
+                                      [&](const buddy::Arrangement& a) { return a.home == inv.home; });
+    if (valid && !arranged)
+      valid = Error::make("config", "invocation " + inv.id + " of " + inv.home +
+                                        "'s arrangement is active; stand it down before removing the arrangement",
+                          "buddy");
+    if (!valid) break;
+  }
+  if (!valid) {
+    spdlog::error("event=config-reload-failed reason=\"{}\" (the running configuration stays)", valid.error().describe());
+    audit({actor, "reload-config-failed", AuditCategory::administration, "config", "{}", valid.error().describe()});
+    return valid.error();
+  }
+  auto names = [](const std::vector<std::string>& list) {
+    boost::json::array a;
+    for (const auto& s : list) a.emplace_back(s);
+    return a;
+  };
+  auto joined = [](const std::vector<std::string>& list) {
+    std::string s;
+    for (const auto& item : list) s += (s.empty() ? "" : ",") + item;
+    return s.empty() ? std::string("none") : s;
+  };
+  const ConfigChanges& c = *changes;
+  if (c.any()) {
+    const bool arrangements_changed = std::find(c.settings.begin(), c.settings.end(), "buddy") != c.settings.end();
+    const bool level_changed = std::find(c.settings.begin(), c.settings.end(), "log_level") != c.settings.end();
+    const Config& now = config_.replace(std::move(fresh).value());
+    if (arrangements_changed) board_.replace_arrangements(now.buddy);
+    if (level_changed) spdlog::set_level(spdlog::level::from_str(now.log_level));
+  }
+  const std::uint64_t generation = config_generation();
+  spdlog::info("event=config-reloaded generation={} added={} removed={} changed={} settings={} restart_required={}",
+               generation, joined(c.added), joined(c.removed), joined(c.changed), joined(c.settings),
+               joined(c.restart_required));
+  for (const auto& id : c.removed) {
+    // Its queue stays in the store: the deliveries go out if the agency comes back.
+    if (const std::size_t pending = dispatcher_.pending_count(id))
+      spdlog::warn("event=alert kind=removed-agency-has-pending agency={} pending={}", id, pending);
+  }
+  audit({actor, "reload-config", AuditCategory::administration, "config",
+         boost::json::serialize(boost::json::object{{"generation", generation},
+                                                    {"added", names(c.added)},
+                                                    {"removed", names(c.removed)},
+                                                    {"changed", names(c.changed)},
+                                                    {"settings", names(c.settings)},
+                                                    {"restartRequired", names(c.restart_required)}}),
+         ""});
+  return ConfigReload{generation, c};
+}
+
 Status Hub::reload_mappings(const std::string& actor) {
-  if (config_.mappings_dir.empty())
+  if (config().mappings_dir.empty())
     return Error::make("config", "no mappings_dir is configured; the embedded tables are in use", "mappings_dir");
-  Status s = adapters::default_mapping_store()->reload(config_.mappings_dir);
+  Status s = adapters::default_mapping_store()->reload(config().mappings_dir);
   if (s) {
-    spdlog::info("event=mappings-reloaded dir={}", config_.mappings_dir);
+    spdlog::info("event=mappings-reloaded dir={}", config().mappings_dir);
   } else {
-    spdlog::error("event=mappings-reload-failed dir={} reason=\"{}\"", config_.mappings_dir, s.error().describe());
+    spdlog::error("event=mappings-reload-failed dir={} reason=\"{}\"", config().mappings_dir, s.error().describe());
   }
   audit({actor, s ? "reload-mappings" : "reload-mappings-failed", AuditCategory::administration, "mappings",
-         boost::json::serialize(boost::json::object{{"dir", config_.mappings_dir}}), s ? "" : s.error().describe()});
+         boost::json::serialize(boost::json::object{{"dir", config().mappings_dir}}), s ? "" : s.error().describe()});
   return s;
 }
 
@@ -352,7 +431,7 @@ void Hub::log_audit_head(bool force) {
 }
 
 void Hub::sweep_dead_letters(std::int64_t now) {
-  const std::int64_t limit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.dead_letter_after).count();
+  const std::int64_t limit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config().delivery.dead_letter_after).count();
   auto stale = dispatcher_.queued_before(now - limit_ms);
   if (stale.empty() || sweeping_.exchange(true)) return;
   std::vector<std::uint64_t> seqs;
@@ -363,7 +442,7 @@ void Hub::sweep_dead_letters(std::int64_t now) {
                   d.transfer_id, d.message_id, d.agency, d.seq, (now - d.queued_at) / 1000);
   }
   const std::string reason = "not acknowledged by the receiver within " +
-                             std::to_string(config_.delivery.dead_letter_after.count()) + " s";
+                             std::to_string(config().delivery.dead_letter_after.count()) + " s";
   store_->dead_letter(seqs, reason, [this, seqs](Result<std::vector<Delivery>> r) {
     if (r) {
       dispatcher_.remove(seqs);
@@ -374,7 +453,7 @@ void Hub::sweep_dead_letters(std::int64_t now) {
 }
 
 void Hub::sweep_retention(std::int64_t now) {
-  if (config_.retention_days <= 0) return;
+  if (config().retention_days <= 0) return;
   RetentionRequest request;
   {
     std::lock_guard lock(retention_mutex_);
@@ -382,8 +461,8 @@ void Hub::sweep_retention(std::int64_t now) {
     retention_running_ = true;
     request.after = retention_cursor_;
   }
-  request.ended_before = now - std::int64_t{config_.retention_days} * 24 * 3600 * 1000;
-  request.reason = "retention: ended more than " + std::to_string(config_.retention_days) + " days ago";
+  request.ended_before = now - std::int64_t{config().retention_days} * 24 * 3600 * 1000;
+  request.reason = "retention: ended more than " + std::to_string(config().retention_days) + " days ago";
   std::string reason = request.reason;
   store_->erase_ended(std::move(request), [this, now, reason = std::move(reason)](Result<RetentionOutcome> r) {
     if (r) {
@@ -433,7 +512,8 @@ void merge_update(model::Incident& into, const model::Incident& update) {
 
 Result<SubmitRequest> Hub::derive(const TransferRecord& source, const Derived& spec) const {
   const adapters::Adapter* canonical = adapters_->find("deit");
-  const Agency* receiver = config_.find_agency(spec.receiver);
+  const Config& cfg = config();
+  const Agency* receiver = cfg.find_agency(spec.receiver);
   if (!canonical || !receiver) return Error::make("config", "cannot derive a transfer for " + spec.receiver, "receiver");
   auto bodies = store_->incident_messages(source.sender, source.sender_reference);
   if (!bodies) return bodies.error();
@@ -491,11 +571,11 @@ Result<SubmitRequest> Hub::derive(const TransferRecord& source, const Derived& s
   // The stored message is the original sender's, complete: the sharing rules of that
   // sender and of the agency now passing it on both apply to the new receiver.
   std::vector<adapters::Finding> findings;
-  std::vector<const Agency*> senders{config_.find_agency(source.sender)};
-  if (spec.sender != source.sender) senders.push_back(config_.find_agency(spec.sender));
+  std::vector<const Agency*> senders{cfg.find_agency(source.sender)};
+  if (spec.sender != source.sender) senders.push_back(cfg.find_agency(spec.sender));
   for (const Agency* from : senders) {
     if (!from) continue;
-    auto withheld = withheld_findings(apply_sharing_rules(config_.sharing_rules, {from->id, from->kind},
+    auto withheld = withheld_findings(apply_sharing_rules(cfg.sharing_rules, {from->id, from->kind},
                                                           {receiver->id, receiver->kind}, copy));
     findings.insert(findings.end(), withheld.begin(), withheld.end());
   }
@@ -525,7 +605,7 @@ bool Hub::unavailable(const std::string& agency) const {
 
 void Hub::track(const std::string& transfer_id, const std::string& receiver, const std::string& grade, bool emergency,
                 std::int64_t since) {
-  auto limit = config_.acceptance.deadline(grade, emergency);
+  auto limit = config().acceptance.deadline(grade, emergency);
   std::lock_guard lock(health_mutex_);
   Tracked t{receiver, since, limit ? since + limit->count() * 1000 : 0};
   if (t.due) due_.emplace(t.due, transfer_id);
@@ -827,7 +907,8 @@ void Hub::reroute(const Identity& caller, const std::string& transfer_id, std::s
   if (!t->rejected_at && !t->overdue_at)
     return done(Error::make("conflict", "only a rejected or overdue transfer can be re-routed; " + transfer_id + " is " + t->state,
                             "transfer"));
-  const Agency* sender = config_.find_agency(caller.agency);
+  const Config& cfg = config();
+  const Agency* sender = cfg.find_agency(caller.agency);
   // Resolve the new receiver the same way as a new incident would be.
   model::IncidentMessage probe;
   probe.sender_agency = caller.agency;
@@ -849,7 +930,7 @@ void Hub::reroute(const Identity& caller, const std::string& transfer_id, std::s
     }
   }
   RoutingInput in;
-  in.config = &config_;
+  in.config = &cfg;
   in.sender = sender;
   in.message = &probe;
   in.coverage = gazetteer_ ? &coverage : nullptr;

@@ -4,7 +4,6 @@
 
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +19,7 @@
 #include "hub/config.hpp"
 #include "hub/dispatcher.hpp"
 #include "hub/identity.hpp"
+#include "hub/model/retained.hpp"
 #include "hub/routing.hpp"
 #include "hub/store.hpp"
 
@@ -41,7 +41,11 @@ class Hub {
   static Result<std::unique_ptr<Hub>> create(Config config);
   ~Hub();
 
-  const Config& config() const { return config_; }
+  // The configuration in effect. A reference stays valid after a reload, but two calls
+  // may see two versions: read it once per decision.
+  const Config& config() const { return config_.get(); }
+  // 0 at start, one more for each reload that changed something.
+  std::uint64_t config_generation() const { return config_.generation(); }
   Store& store() { return *store_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   const adapters::Registry& adapters() const { return *adapters_; }
@@ -103,6 +107,22 @@ class Hub {
   // When `transfer_id` must be accepted by, 0 when no deadline is pending.
   std::int64_t deadline_of(const std::string& transfer_id) const;
 
+  // How reload_config reads the configuration again: the file the hub started from, with
+  // the same command-line overrides (main.cpp). Without one, reload_config refuses.
+  void set_config_source(std::function<Result<Config>()> source) { config_source_ = std::move(source); }
+  struct ConfigReload {
+    std::uint64_t generation = 0;
+    ConfigChanges changes;
+  };
+  // Reads the configuration again and puts into effect what may change while the hub runs
+  // (plan_reload in config.hpp): agencies added, changed or removed, certificate rules,
+  // administrators, buddy arrangements, sharing rules, deadlines. All or nothing: on any
+  // error (the file, a format the hub does not know, an active invocation whose
+  // arrangement or agencies would go) the running configuration stays, and the error
+  // names the setting. Audited with `actor`. Open connections and pushers follow it
+  // through config_generation() (server.cpp).
+  Result<ConfigReload> reload_config(const std::string& actor);
+
   // Reloads the code mapping tables from the configured directory. On any error the
   // tables in use stay as they were; the error names the file, line and column.
   Status reload_mappings(const std::string& actor = "SIGHUP");
@@ -140,7 +160,9 @@ class Hub {
   void finish_overdue(const std::string& transfer_id, const std::string& receiver, Result<OverdueOutcome> r);
   void return_stragglers(const buddy::Invocation& invocation, int attempts_left);
 
-  Config config_;
+  Retained<Config> config_;
+  std::function<Result<Config>()> config_source_;
+  std::mutex reload_mutex_;  // one configuration reload at a time
   std::shared_ptr<const adapters::Registry> adapters_;
   std::unique_ptr<Store> store_;
   Dispatcher dispatcher_;

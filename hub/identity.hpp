@@ -45,6 +45,7 @@ struct Identity {
   std::string fingerprint;
   std::vector<Role> roles;
 
+  bool operator==(const Identity&) const = default;
   bool has_role(Role r) const;
   // The name written into audit and history entries.
   const std::string& name() const { return agency.empty() ? subject_cn : agency; }

@@ -36,6 +36,23 @@ int usage() {
   return 2;
 }
 
+// With generate_dev_certs: a development certificate for every name the configuration
+// gives (made only where missing), and link keys. At start, and for an agency a reload adds.
+Status ensure_dev_material(Config& config) {
+  if (!config.tls.generate_dev_certs) return Status::success();
+  std::vector<std::string> names{"hub"};
+  for (const auto& a : config.agencies) {
+    names.push_back(a.id);
+    for (const auto& m : a.certificates)  // e.g. a business continuity desk's own certificate
+      if (!m.subject_cn.empty() && m.subject_cn != a.id) names.push_back(m.subject_cn);
+  }
+  for (const auto& m : config.administrators)
+    if (!m.subject_cn.empty()) names.push_back(m.subject_cn);
+  if (auto s = pki::ensure_dev_pki(config.tls.dev_certs_dir, names); !s) return s;
+  spdlog::info("event=dev-certificates dir={}", config.tls.dev_certs_dir);
+  return links::ensure_dev_link_keys(config);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,7 +80,19 @@ int main(int argc, char** argv) {
     }
   }
 
-  auto config = config_file.empty() ? default_config(base_dir) : load_config_file(config_file);
+  // The configuration with the command line's overrides: at start and for every reload.
+  auto read_config = [config_file, base_dir, listen, log_level]() -> Result<Config> {
+    auto config = config_file.empty() ? default_config(base_dir) : load_config_file(config_file);
+    if (!config) return config;
+    if (!listen.empty()) {
+      const auto colon = listen.rfind(':');
+      config->listen_address = listen.substr(0, colon);
+      config->listen_port = static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)));
+    }
+    if (!log_level.empty()) config->log_level = log_level;
+    return config;
+  };
+  auto config = read_config();
   if (!config) {
     std::cerr << "deit-hub: configuration error: " << config.error().describe() << "\n";
     return 1;
@@ -72,35 +101,14 @@ int main(int argc, char** argv) {
     std::cout << "configuration OK: " << config->agencies.size() << " agencies\n";
     return 0;
   }
-  if (!listen.empty()) {
-    const auto colon = listen.rfind(':');
-    config->listen_address = listen.substr(0, colon);
-    config->listen_port = static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)));
-  }
-  if (!log_level.empty()) config->log_level = log_level;
   if (auto s = setup_logging(config->log_level, config->log_file); !s) {
     std::cerr << "deit-hub: " << s.error().describe() << "\n";
     return 1;
   }
 
-  if (config->tls.generate_dev_certs) {
-    std::vector<std::string> names{"hub"};
-    for (const auto& a : config->agencies) {
-      names.push_back(a.id);
-      for (const auto& m : a.certificates)  // e.g. a business continuity desk's own certificate
-        if (!m.subject_cn.empty() && m.subject_cn != a.id) names.push_back(m.subject_cn);
-    }
-    for (const auto& m : config->administrators)
-      if (!m.subject_cn.empty()) names.push_back(m.subject_cn);
-    if (auto s = pki::ensure_dev_pki(config->tls.dev_certs_dir, names); !s) {
-      spdlog::critical("event=startup-failed reason=\"{}\"", s.error().describe());
-      return 1;
-    }
-    spdlog::info("event=dev-certificates dir={}", config->tls.dev_certs_dir);
-    if (auto s = links::ensure_dev_link_keys(*config); !s) {
-      spdlog::critical("event=startup-failed reason=\"{}\"", s.error().describe());
-      return 1;
-    }
+  if (auto s = ensure_dev_material(*config); !s) {
+    spdlog::critical("event=startup-failed reason=\"{}\"", s.error().describe());
+    return 1;
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(config->store_path).parent_path(), ec);
@@ -108,6 +116,14 @@ int main(int argc, char** argv) {
   xml::set_default_limits({config->limits.max_body_bytes, config->limits.max_xml_depth});
   const int threads = config->io_threads;
   auto hub = Hub::create(std::move(config).value());
+  if (hub) {
+    (*hub)->set_config_source([read_config] {
+      auto config = read_config();
+      if (config)
+        if (auto s = ensure_dev_material(*config); !s) return Result<Config>(s.error());
+      return config;
+    });
+  }
   if (!hub) {
     spdlog::critical("event=startup-failed reason=\"{}\"", hub.error().describe());
     spdlog::shutdown();
@@ -129,12 +145,13 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // SIGHUP reloads the code mapping tables and the TLS files (a renewed certificate, a new
-  // CRL), as operators expect of a daemon.
+  // SIGHUP reloads the configuration file, the code mapping tables and the TLS files (a
+  // renewed certificate, a new CRL), as operators expect of a daemon.
   boost::asio::signal_set hangups(io, SIGHUP);
   std::function<void()> wait_for_hangup = [&] {
     hangups.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
+      static_cast<void>(server.reload_config());
       if (!(*hub)->config().mappings_dir.empty()) static_cast<void>((*hub)->reload_mappings());
       static_cast<void>(server.reload_tls());
       wait_for_hangup();

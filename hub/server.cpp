@@ -339,7 +339,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // certificate at once rather than when their wait ends.
   std::map<std::uint64_t, std::function<void()>> reload_wakers;
   std::uint64_t next_reload_waker = 0;
-  std::mutex background_mutex;  // guards background and reload_wakers
+  std::set<std::string> pushing;  // agencies with a pusher running
+  std::mutex background_mutex;    // guards background, reload_wakers and pushing
 
   net::thread_pool* work;
   std::atomic<int> preparing_in_place{0};  // submits being prepared on an I/O thread right now
@@ -377,12 +378,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       spdlog::info("event=tls-reloaded generation={} cert={} ca={} crl={}", fresh->generation, files.cert_file,
                    files.ca_file, files.crl_file.empty() ? "none" : files.crl_file);
       alert_on_expiry(*fresh, files, now_ms());
-      std::vector<std::function<void()>> wake;
-      {
-        std::lock_guard lock(background_mutex);
-        for (const auto& [id, waker] : reload_wakers) wake.push_back(waker);
-      }
-      for (const auto& waker : wake) waker();
+      wake_reload_waiters();
     } else {
       spdlog::error("event=tls-reload-failed reason=\"{}\" (the previous certificates stay in use)",
                     loaded.error().describe());
@@ -390,6 +386,25 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     hub.audit({actor, loaded ? "reload-tls" : "reload-tls-failed", AuditCategory::administration, "tls",
                json::serialize(detail), loaded ? "" : loaded.error().describe()});
     return loaded;
+  }
+
+  Result<Hub::ConfigReload> reload_config(const std::string& actor) {
+    auto reloaded = hub.reload_config(actor);
+    if (reloaded && reloaded->changes.any()) {
+      start_pushers();
+      wake_reload_waiters();
+    }
+    return reloaded;
+  }
+
+  // Streams, long-polls and pushers check what a reload changed for them at once.
+  void wake_reload_waiters() {
+    std::vector<std::function<void()>> wake;
+    {
+      std::lock_guard lock(background_mutex);
+      for (const auto& [id, waker] : reload_wakers) wake.push_back(waker);
+    }
+    for (const auto& waker : wake) waker();
   }
 
   // For /v1/health: which TLS material is loaded and when it stops working.
@@ -402,7 +417,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             {"crl_next_update", time_or_null(current->crl_next_update_ms)}};
   }
 
-  // Registers `wake` to be called after each TLS reload, while the returned guard lives.
+  // Registers `wake` to be called after each TLS or configuration reload, while the
+  // returned guard lives.
   struct ReloadWaker {
     Impl& impl;
     std::uint64_t id;
@@ -434,6 +450,38 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                    who ? who->name() : std::string(subject_cn), now->generation, why);
     }
     return why;
+  }
+
+  // After a configuration reload, identifies a connection's certificate again, so that an
+  // agency removed or a certificate rule changed takes effect on open connections as on new
+  // ones. Leaves `identity` empty when the certificate names no identity any more.
+  void identify_again(const PeerCertificate& certificate, std::uint64_t& identified_under,
+                      Result<Identity>& identified, std::optional<Identity>& identity) {
+    const std::uint64_t generation = hub.config_generation();
+    if (generation == identified_under) return;
+    identified_under = generation;
+    identified = hub.identify(certificate);
+    std::optional<Identity> now;
+    if (identified) now = *identified;
+    if (now == identity) return;
+    spdlog::warn("event=identity-changed subject_cn=\"{}\" sha256={} from=\"{}\" to=\"{}\" generation={}{}",
+                 certificate.subject_cn, certificate.sha256, identity ? identity->who() : std::string("none"),
+                 now ? now->who() : std::string("none"), generation,
+                 identified ? std::string() : " reason=\"" + identified.error().message + "\"");
+    identity = std::move(now);
+  }
+
+  // After a configuration reload, whether a stream may go on: empty while its certificate
+  // names the same agency (its roles may change: `who` follows), else why it must end.
+  std::string stream_still_allowed(SSL* ssl, std::uint64_t& identified_under, Identity& who) {
+    if (hub.config_generation() == identified_under) return {};
+    Result<Identity> identified = who;
+    std::optional<Identity> identity = who;
+    identify_again(read_peer_certificate(SSL_get0_peer_certificate(ssl)), identified_under, identified, identity);
+    if (!identity) return "certificate no longer identifies " + who.agency + ": " + identified.error().message;
+    if (identity->agency != who.agency) return "certificate now identifies " + identity->name() + ", not " + who.agency;
+    who = *identity;
+    return {};
   }
 
   static Response no_longer_trusted(const Request& req, const std::string& why) {
@@ -494,10 +542,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     // The chain was verified by TLS; now the certificate must name exactly one identity.
     const PeerCertificate certificate = read_peer_certificate(SSL_get0_peer_certificate(stream.native_handle()));
+    std::uint64_t identified_under = hub.config_generation();  // read before identify: a reload between is seen
     Result<Identity> identified = hub.identify(certificate);
     std::optional<Identity> identity;
     if (identified) {
-      identity = std::move(identified).value();
+      identity = *identified;
     } else {
       std::string sans;
       for (const auto& san : certificate.sans) sans += (sans.empty() ? "" : ",") + san;
@@ -554,6 +603,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         break;
       }
       Request req = parser.release();
+      // After a configuration reload the certificate may name another identity, or none.
+      identify_again(certificate, identified_under, identified, identity);
       // After a TLS reload, a certificate revoked since the handshake gets no further.
       const Identity* caller = identity ? &*identity : nullptr;
       std::string untrusted = still_trusted(stream.native_handle(), trusted_under, caller, certificate.subject_cn);
@@ -567,7 +618,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           break;
         }
         beast::get_lowest_layer(stream).expires_never();
-        co_await stream_session(std::move(stream), std::move(req), *identity, trusted_under);
+        co_await stream_session(std::move(stream), std::move(req), *identity, trusted_under, identified_under);
         co_return;
       }
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
@@ -577,11 +628,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         res = no_longer_trusted(req, untrusted);
       } else if (identity) {
         res = co_await handle(req, *identity, note);
-        // A reload while a long-poll waited: nothing is disclosed to a revoked certificate.
+        // A reload while a long-poll waited: nothing is disclosed to a revoked certificate,
+        // nor to one that no longer names the identity the request was answered for.
         untrusted = still_trusted(stream.native_handle(), trusted_under, caller, certificate.subject_cn);
         if (!untrusted.empty()) {
           note = RequestAudit{};
           res = no_longer_trusted(req, untrusted);
+        } else if (hub.config_generation() != identified_under) {
+          const Identity answered_as = *identity;
+          identify_again(certificate, identified_under, identified, identity);
+          if (identity != answered_as) {
+            note = RequestAudit{};
+            res = problem(req, Error::make("forbidden",
+                                           "the configuration changed this certificate's identity while the request "
+                                           "waited; send it again",
+                                           "certificate"));
+          }
         }
       } else {
         res = problem(req, Error::make("forbidden", identified.error().message, "certificate"));
@@ -628,6 +690,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                             {"prepared_in_pool", prepared_in_pool_count.load()}}},
                                {"connections", connections.load()},
                                {"tls", tls_health()},
+                               {"config", {{"generation", hub.config_generation()},
+                                           {"agencies", hub.config().agencies.size()}}},
                                {"agency", who.agency},
                                {"identity", who.name()}});
     }
@@ -670,6 +734,26 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return problem(req, Error::make("forbidden", "only an administrator may reload the TLS files", "certificate"));
       if (auto s = reload_tls(who.name()); !s) co_return problem(req, s.error());
       co_return json_response(req, http::status::ok, {{"status", "reloaded"}, {"generation", tls_generation.load()}});
+    }
+    if (parts.size() == 3 && parts[1] == "admin" && parts[2] == "reload-config" && method == http::verb::post) {
+      if (!who.has_role(Role::administrator))
+        co_return problem(req, Error::make("forbidden", "only an administrator may reload the configuration", "certificate"));
+      auto reloaded = reload_config(who.name());
+      if (!reloaded) co_return problem(req, reloaded.error());
+      auto names = [](const std::vector<std::string>& list) {
+        json::array a;
+        for (const auto& s : list) a.emplace_back(s);
+        return a;
+      };
+      const ConfigChanges& c = reloaded->changes;
+      co_return json_response(req, http::status::ok,
+                              {{"status", c.any() ? "reloaded" : "unchanged"},
+                               {"generation", reloaded->generation},
+                               {"added", names(c.added)},
+                               {"removed", names(c.removed)},
+                               {"changed", names(c.changed)},
+                               {"settings", names(c.settings)},
+                               {"restart_required", names(c.restart_required)}});
     }
     if (parts.size() == 2 && parts[1] == "dead-letters" && method == http::verb::get)
       co_return dead_letters(req, who, note);
@@ -1107,7 +1191,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // `?batch=N` (2..512): each frame is a JSON array of up to N deliveries, as many as are
   // waiting. Under load this keeps the stream up with the submits: every frame written is
   // one trip through the I/O threads' queue, behind every connection's handlers.
-  net::awaitable<void> stream_session(TlsStream stream, Request req, Identity who, std::uint64_t trusted_under) {
+  net::awaitable<void> stream_session(TlsStream stream, Request req, Identity who, std::uint64_t trusted_under,
+                                      std::uint64_t identified_under) {
     const std::size_t per_frame = std::clamp<std::uint64_t>(to_uint(query_param(req.target(), "batch"), 1), 1, 512);
     const bool arrays = per_frame > 1;
     auto self = shared_from_this();
@@ -1132,10 +1217,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     const std::size_t window = hub.config().delivery.stream_window;
     std::uint64_t sent = 0;
-    std::string untrusted;
+    std::string ended_because;  // empty: the client or the hub's stop ended it
     while (!*closed && !stopped) {
-      untrusted = still_trusted(ws->next_layer().native_handle(), trusted_under, &who, {});
-      if (!untrusted.empty()) break;
+      if (auto untrusted = still_trusted(ws->next_layer().native_handle(), trusted_under, &who, {}); !untrusted.empty()) {
+        ended_because = "certificate no longer trusted: " + untrusted;
+        break;
+      }
+      ended_because = stream_still_allowed(ws->next_layer().native_handle(), identified_under, who);
+      if (!ended_because.empty()) break;
       const std::size_t room = window > in_flight->size() ? window - in_flight->size() : 0;
       // Everything pending that is not already in flight: a priority-lane delivery committed
       // after routine ones still goes out first.
@@ -1169,18 +1258,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     hub.dispatcher().unsubscribe(handle);
     hub.seen(who.agency, now_ms());  // link-down time counts from here
     spdlog::info("event=stream-closed agency={} unacknowledged={}{}", who.agency, in_flight->size(),
-                 untrusted.empty() ? "" : " reason=\"certificate no longer trusted: " + untrusted + "\"");
+                 ended_because.empty() ? "" : " reason=\"" + ended_because + "\"");
     {
       json::array unacknowledged;
       for (auto seq : *in_flight) unacknowledged.push_back(seq);
       hub.audit(AuditEntry{who.name(), "stream-closed", AuditCategory::consultation, "agency:" + who.agency,
                            json::serialize(json::object{{"sent", sent}, {"sentUnacknowledged", std::move(unacknowledged)}}),
-                           untrusted.empty() ? "" : "certificate no longer trusted: " + untrusted});
+                           ended_because});
     }
     if (!*closed) {
+      // A close reason is at most 123 bytes.
       const websocket::close_reason why =
-          untrusted.empty() ? websocket::close_reason(websocket::close_code::going_away)
-                            : websocket::close_reason(websocket::close_code::policy_error, "certificate no longer trusted");
+          ended_because.empty() ? websocket::close_reason(websocket::close_code::going_away)
+                                : websocket::close_reason(websocket::close_code::policy_error, ended_because.substr(0, 120));
       co_await ws->async_close(why, nothrow);
     }
   }
@@ -1244,7 +1334,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // Delivers one agency's queue, in order, to its HTTPS endpoint over mutual TLS. A 2xx
   // answer is the transport acknowledgement; anything else is retried with backoff.
-  net::awaitable<void> push(Agency agency) {
+  // Starts a pusher for each push agency that has none: at start and after a configuration
+  // reload. A pusher reads its agency from the configuration in effect before each
+  // delivery, and ends when the agency is gone or no longer push.
+  void start_pushers() {
+    std::vector<std::string> start;
+    {
+      std::lock_guard lock(background_mutex);
+      for (const auto& agency : hub.config().agencies)
+        if (agency.delivery == DeliveryMode::push && pushing.insert(agency.id).second) start.push_back(agency.id);
+    }
+    for (auto& id : start) net::co_spawn(net::make_strand(io), push(std::move(id)), net::detached);
+  }
+
+  net::awaitable<void> push(std::string agency_id) {
     auto self = shared_from_this();
     auto ex = co_await net::this_coro::executor;
     auto signal = std::make_shared<Signal>(ex);
@@ -1252,16 +1355,31 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       std::lock_guard lock(background_mutex);
       background.push_back(signal);
     }
-    const auto handle = hub.dispatcher().subscribe(agency.id, notifier(signal, ex));
-    auto url = parse_https_url(agency.endpoint);
+    const auto handle = hub.dispatcher().subscribe(agency_id, notifier(signal, ex));
+    const auto reload_waker = wake_on_reload(notifier(signal, ex));  // a reload may change or end this agency's push
+    std::string endpoint;  // the one `url` and `conn` are for
+    HttpsUrl url;
     std::mt19937_64 rng(std::random_device{}());
     int attempt = 0;
     std::shared_ptr<TlsContexts> dialled_with;  // declared before conn: outlives it
     std::unique_ptr<TlsStream> conn;
     beast::flat_buffer buffer;
+    std::string ended_because = "the hub stops";
 
     while (!stopped) {
-      auto next = hub.dispatcher().pending_after(agency.id, 0, 1);
+      const Agency* agency = hub.config().find_agency(agency_id);
+      if (agency == nullptr || agency->delivery != DeliveryMode::push) {
+        ended_because = agency ? "no longer delivered by push" : "agency removed from the configuration";
+        break;
+      }
+      if (agency->endpoint != endpoint) {
+        if (!endpoint.empty())
+          spdlog::info("event=push-endpoint-changed agency={} from={} to={}", agency_id, endpoint, agency->endpoint);
+        endpoint = agency->endpoint;
+        url = parse_https_url(endpoint);
+        conn.reset();
+      }
+      auto next = hub.dispatcher().pending_after(agency_id, 0, 1);
       if (next.empty()) {
         co_await signal->wait(std::chrono::seconds(30));
         continue;
@@ -1315,10 +1433,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         if (error.empty() && res.result_int() / 100 == 2) {
           const std::uint64_t seq = d.seq;
           auto outcome = co_await await_result<AckOutcome>(
-              [this, &agency, &seq](auto done) { hub.acknowledge(agency.id, {seq}, std::move(done)); });
+              [this, &agency_id, &seq](auto done) { hub.acknowledge(agency_id, {seq}, std::move(done)); });
           if (outcome) {
             spdlog::info("event=delivered transfer={} message={} agency={} delivery={} via=push", d.transfer_id,
-                         d.message_id, agency.id, d.seq);
+                         d.message_id, agency_id, d.seq);
             attempt = 0;
             if (!res.keep_alive()) conn.reset();
             continue;
@@ -1331,13 +1449,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       const auto delay = retry_delay(attempt++, hub.config().delivery.retry_initial, hub.config().delivery.retry_max, rng);
       spdlog::warn("event=push-failed transfer={} agency={} delivery={} attempt={} retry_in_ms={} error=\"{}\"",
-                   d.transfer_id, agency.id, d.seq, attempt, delay.count(), error);
+                   d.transfer_id, agency_id, d.seq, attempt, delay.count(), error);
       hub.store().record_attempt(d.seq, error);
       net::steady_timer wait(ex);
       wait.expires_after(delay);
       co_await wait.async_wait(nothrow);
     }
     hub.dispatcher().unsubscribe(handle);
+    spdlog::info("event=pusher-stopped agency={} reason=\"{}\"", agency_id, ended_because);
+    {
+      std::lock_guard lock(background_mutex);
+      pushing.erase(agency_id);
+      std::erase(background, signal);
+    }
+    if (!stopped) start_pushers();  // a reload may have made it push again as this one ended
   }
 
   // ---------------------------------------------------------------- sweeper
@@ -1410,13 +1535,13 @@ Status Server::start() {
   if (ec) return Error::make("listen", "cannot listen on " + c.listen_address + ":" + std::to_string(c.listen_port) + ": " + ec.message(), "listen");
   net::co_spawn(net::make_strand(impl_->io), impl_->listen(), net::detached);
   net::co_spawn(net::make_strand(impl_->io), impl_->sweep(), net::detached);
-  for (const auto& agency : c.agencies)
-    if (agency.delivery == DeliveryMode::push) net::co_spawn(net::make_strand(impl_->io), impl_->push(agency), net::detached);
+  impl_->start_pushers();
   spdlog::info("event=listening address={} port={} agencies={}", c.listen_address, port(), c.agencies.size());
   return Status::success();
 }
 
 Status Server::reload_tls(const std::string& actor) { return impl_->reload_tls(actor); }
+Result<Hub::ConfigReload> Server::reload_config(const std::string& actor) { return impl_->reload_config(actor); }
 
 std::uint16_t Server::port() const {
   boost::system::error_code ec;

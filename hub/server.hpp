@@ -36,6 +36,11 @@ class Server {
   // made earlier have their client certificate verified again against the new CA and CRL
   // before they do anything more. A file that does not load changes nothing. Thread-safe.
   Status reload_tls(const std::string& actor = "SIGHUP");
+  // Reloads the configuration file (Hub::reload_config), for SIGHUP and POST
+  // /v1/admin/reload-config, then starts pushers for agencies now delivered by push and
+  // wakes streams and long-polls, whose certificates are identified again before they go
+  // on. Thread-safe.
+  Result<Hub::ConfigReload> reload_config(const std::string& actor = "SIGHUP");
 
   struct Impl;
 

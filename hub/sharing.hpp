@@ -50,6 +50,7 @@ struct SharingRule {
   std::vector<std::string> from;  // agency ids, agency kinds, or "*"
   std::vector<std::string> to;
   std::vector<SharedField> withhold;
+  bool operator==(const SharingRule&) const = default;
 };
 
 // One side of a transfer, as a rule sees it.
