@@ -394,5 +394,95 @@ TEST_F(BuddyHubTest, ARejectedTransferCanBeReroutedBySenderOnly) {
   EXPECT_TRUE(reroute(kHerts, kThames)->duplicate) << "a repeated re-route is the same transfer";
 }
 
+
+// ---- configuration reload: arrangements and identities change; invocations are kept whole
+
+TEST_F(BuddyHubTest, AReloadChangesArrangementsAndIdentitiesButNeverStrandsAnActiveInvocation) {
+  std::string next = kConfig;
+  replace(next, "@FALLBACK@", "false");
+  hub_->set_config_source([&] { return parse_config(next, dir_.string()); });
+
+  // A new agency, a new business continuity certificate for Thames Valley, and an
+  // arrangement of its own: in effect without a restart.
+  replace(next, R"({"id": "thames-valley-police", "kind": "police"},)",
+          R"({"id": "thames-valley-police", "kind": "police",
+              "certificates": [{"subject_cn": "thames-valley-police"},
+                               {"subject_cn": "tvp-bc", "roles": ["operator", "business-continuity"]}]},
+             {"id": "essex-police", "kind": "police"},)");
+  replace(next, R"("buddy": [)", R"("buddy": [
+    {"home": "thames-valley-police", "primary": "essex-police", "calls": "all-calls"},)");
+  EXPECT_FALSE(hub_->identify("essex-police", "").has_value());
+  EXPECT_FALSE(invoke("tvp-bc", kThames).ok());
+  auto reloaded = hub_->reload_config("hub-admin");
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().describe();
+  EXPECT_EQ(reloaded->generation, 1u);
+  EXPECT_EQ(reloaded->changes.added, std::vector<std::string>{"essex-police"});
+  EXPECT_EQ(reloaded->changes.changed, std::vector<std::string>{kThames});
+  EXPECT_EQ(reloaded->changes.settings, std::vector<std::string>{"buddy"});
+  EXPECT_TRUE(hub_->identify("essex-police", "").has_value());
+  ASSERT_NE(hub_->board().arrangement_for(kThames), nullptr);
+  auto thames = invoke("tvp-bc", kThames);
+  ASSERT_TRUE(thames.ok()) << thames.error().describe();
+  EXPECT_EQ(thames->buddy, "essex-police");
+
+  // Reading the same file again changes nothing, and the generation stays.
+  auto again = hub_->reload_config("hub-admin");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changes.any());
+  EXPECT_EQ(again->generation, 1u);
+
+  // While that invocation is active, neither its arrangement nor its buddy may go, and a
+  // refused reload changes nothing at all (the new agency below is not added either).
+  std::string active = next;
+  replace(next, R"({"home": "thames-valley-police", "primary": "essex-police", "calls": "all-calls"},)", "");
+  replace(next, R"("agencies": [)", R"("agencies": [{"id": "kent-police", "kind": "police"},)");
+  auto refused = hub_->reload_config("hub-admin");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "buddy");
+  EXPECT_NE(refused.error().message.find(thames->id), std::string::npos) << refused.error().message;
+  EXPECT_FALSE(hub_->identify("kent-police", "").has_value());
+  EXPECT_EQ(hub_->config_generation(), 1u);
+  next = active;
+  replace(next, R"({"id": "essex-police", "kind": "police"},)", "");
+  replace(next, R"({"home": "thames-valley-police", "primary": "essex-police", "calls": "all-calls"},)", "");
+  refused = hub_->reload_config("hub-admin");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "agencies");
+  EXPECT_NE(refused.error().message.find("'essex-police' takes part in invocation"), std::string::npos)
+      << refused.error().message;
+
+  // A format the hub does not know is refused with its field, as at start.
+  next = active;
+  replace(next, R"({"id": "essex-police", "kind": "police"},)", R"({"id": "essex-police", "kind": "police", "format": "cad9"},)");
+  refused = hub_->reload_config("hub-admin");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "agencies[3].format");
+
+  // Once stood down, the arrangement may go; Thames Valley's own certificate still works.
+  ASSERT_TRUE(sync<StandDownOutcome>([&](auto done) { hub_->stand_down(who("tvp-bc"), thames->id, "recovered", done); }).ok());
+  next = active;
+  replace(next, R"({"home": "thames-valley-police", "primary": "essex-police", "calls": "all-calls"},)", "");
+  reloaded = hub_->reload_config("hub-admin");
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().describe();
+  EXPECT_EQ(reloaded->generation, 2u);
+  EXPECT_EQ(hub_->board().arrangement_for(kThames), nullptr);
+  EXPECT_TRUE(hub_->identify(kThames, "").has_value());
+
+  // Every reload, refused or not, is in the audit log (entries commit in order: once this
+  // one is durable, so are they).
+  ASSERT_TRUE(sync<AuditRecord>([&](auto done) {
+                hub_->audit({"test", "marker", AuditCategory::administration, "config", "{}", ""}, done);
+              }).ok());
+  auto entries = read_audit_file((dir_ / "hub.db").string(), "config", 0, 100);
+  ASSERT_TRUE(entries.ok()) << entries.error().describe();
+  std::size_t done = 0, failed = 0;
+  for (const auto& e : *entries) {
+    done += e.action == "reload-config";
+    failed += e.action == "reload-config-failed";
+  }
+  EXPECT_EQ(done, 3u);
+  EXPECT_EQ(failed, 3u);
+}
+
 }  // namespace
 }  // namespace deit::hub

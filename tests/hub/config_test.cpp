@@ -473,5 +473,108 @@ TEST_F(ConfigFile, MissingFile) {
   EXPECT_EQ(c.error().rule, "config");
 }
 
+
+// ---- plan_reload: what a reload of the file changes, and what waits for a restart
+
+Config parsed(const std::string& text) {
+  auto c = parse_config(text, "/srv/deit");
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().describe());
+  return c.ok() ? std::move(c).value() : Config{};
+}
+
+TEST(ConfigReload, NothingChangedIsNothingToDo) {
+  const Config running = parsed(doc());
+  Config fresh = parsed(doc());
+  auto changes = plan_reload(running, fresh);
+  ASSERT_TRUE(changes.ok()) << changes.error().describe();
+  EXPECT_FALSE(changes->any());
+  EXPECT_TRUE(changes->restart_required.empty());
+}
+
+TEST(ConfigReload, NamesTheAgenciesAddedRemovedAndChanged) {
+  const Config running = parsed(doc("", R"({"id": "hertfordshire-police", "kind": "police"},
+      {"id": "hertfordshire-fire", "kind": "fire"}, {"id": "bedfordshire-police", "kind": "police"})"));
+  Config fresh = parsed(doc("", R"({"id": "hertfordshire-police", "kind": "police", "name": "Herts CAD"},
+      {"id": "hertfordshire-fire", "kind": "fire"}, {"id": "essex-police", "kind": "police"})"));
+  auto changes = plan_reload(running, fresh);
+  ASSERT_TRUE(changes.ok()) << changes.error().describe();
+  EXPECT_EQ(changes->added, std::vector<std::string>{"essex-police"});
+  EXPECT_EQ(changes->removed, std::vector<std::string>{"bedfordshire-police"});
+  EXPECT_EQ(changes->changed, std::vector<std::string>{"hertfordshire-police"});
+  EXPECT_TRUE(changes->settings.empty());
+  EXPECT_TRUE(changes->any());
+}
+
+TEST(ConfigReload, ACertificateRuleIsAChangeToItsAgency) {
+  const Config running = parsed(doc());
+  Config fresh = parsed(doc("", R"({"id": "hertfordshire-police", "kind": "police",
+      "certificates": [{"subject_cn": "herts-cad-2"}]}, {"id": "hertfordshire-fire", "kind": "fire"})"));
+  auto changes = plan_reload(running, fresh);
+  ASSERT_TRUE(changes.ok()) << changes.error().describe();
+  EXPECT_EQ(changes->changed, std::vector<std::string>{"hertfordshire-police"});
+}
+
+TEST(ConfigReload, SettingsThatTakeEffectAtOnceAreListed) {
+  const Config running = parsed(doc());
+  Config fresh = parsed(doc(R"("log_level": "debug", "retention_days": 30,
+      "delivery": {"retry_initial_ms": 100},
+      "administrators": [{"subject_cn": "hub-admin-2"}],)"));
+  auto changes = plan_reload(running, fresh);
+  ASSERT_TRUE(changes.ok()) << changes.error().describe();
+  EXPECT_EQ(changes->settings, (std::vector<std::string>{"administrators", "delivery", "retention_days", "log_level"}));
+  EXPECT_EQ(fresh.log_level, "debug");
+  EXPECT_EQ(fresh.retention_days, 30);
+}
+
+TEST(ConfigReload, RestartOnlySettingsKeepTheirRunningValuesAndAreListed) {
+  const Config running = parsed(doc(R"("listen": "127.0.0.1:8443", "store": "var/a.db", "io_threads": 2,)"));
+  Config fresh = parsed(doc(R"("listen": "0.0.0.0:9443", "store": "var/b.db", "io_threads": 4,
+      "limits": {"max_body_bytes": 4096}, "retention_days": 7,)"));
+  auto changes = plan_reload(running, fresh);
+  ASSERT_TRUE(changes.ok()) << changes.error().describe();
+  EXPECT_EQ(changes->restart_required, (std::vector<std::string>{"listen", "store", "io_threads", "limits"}));
+  EXPECT_EQ(fresh.listen_address, "127.0.0.1");
+  EXPECT_EQ(fresh.listen_port, 8443);
+  EXPECT_EQ(fresh.store_path, running.store_path);
+  EXPECT_EQ(fresh.io_threads, 2);
+  EXPECT_EQ(fresh.limits, running.limits);
+  // What may change does, beside them.
+  EXPECT_EQ(changes->settings, std::vector<std::string>{"retention_days"});
+  EXPECT_EQ(fresh.retention_days, 7);
+}
+
+TEST(ConfigReload, ALinkTheHubOpensChangesOnlyWithARestart) {
+  constexpr std::string_view kKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+  const Config running = parsed(doc(R"("links": {"listen": "tcp://127.0.0.1:9444", "key": "certs/hub.curve.key"},)"));
+  const std::string linked = std::string(R"({"id": "hertfordshire-police", "kind": "police"},
+      {"id": "hertfordshire-fire", "kind": "fire", "delivery": {"mode": "link", "endpoint": "tcp://10.1.2.3:7000",
+       "server_key": ")") + std::string(kKey) + R"("}})";
+  Config fresh = parsed(doc(R"("links": {"listen": "tcp://127.0.0.1:9444", "key": "certs/hub.curve.key"},)", linked));
+  auto refused = plan_reload(running, fresh);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "agencies[1]");
+  EXPECT_NE(refused.error().message.find("only with a restart"), std::string::npos) << refused.error().message;
+  // Removing an agency the hub links to is refused too.
+  const Config running_linked = parsed(doc(R"("links": {"listen": "tcp://127.0.0.1:9444", "key": "certs/hub.curve.key"},)", linked));
+  Config without = parsed(doc(R"("links": {"listen": "tcp://127.0.0.1:9444", "key": "certs/hub.curve.key"},)",
+                              R"({"id": "hertfordshire-police", "kind": "police"})"));
+  auto removed = plan_reload(running_linked, without);
+  ASSERT_FALSE(removed.ok());
+  EXPECT_EQ(removed.error().field, "agencies");
+  EXPECT_NE(removed.error().message.find("'hertfordshire-fire' is removed"), std::string::npos);
+}
+
+TEST(ConfigReload, AnAgencysLinkKeysAreAdmittedAtTheNextRestart) {
+  constexpr std::string_view kKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+  const Config running = parsed(doc(R"("links": {"listen": "tcp://127.0.0.1:9444", "key": "certs/hub.curve.key"},)"));
+  Config fresh = parsed(doc(R"("links": {"listen": "tcp://127.0.0.1:9444", "key": "certs/hub.curve.key"},)",
+                            std::string(R"({"id": "hertfordshire-police", "kind": "police", "link_keys": [")") +
+                                std::string(kKey) + R"("]}, {"id": "hertfordshire-fire", "kind": "fire"})"));
+  auto changes = plan_reload(running, fresh);
+  ASSERT_TRUE(changes.ok()) << changes.error().describe();
+  EXPECT_EQ(changes->restart_required, std::vector<std::string>{"agencies[0].link_keys"});
+  EXPECT_EQ(changes->changed, std::vector<std::string>{"hertfordshire-police"});
+}
+
 }  // namespace
 }  // namespace deit::hub
