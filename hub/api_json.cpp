@@ -106,6 +106,17 @@ json::object arrangement_json(const buddy::Arrangement& a) {
   return o;
 }
 
+json::object config_reload_json(const Hub::ConfigReload& r) {
+  auto names = [](const std::vector<std::string>& list) {
+    json::array a;
+    for (const auto& name : list) a.emplace_back(name);
+    return a;
+  };
+  const ConfigChanges& c = r.changes;
+  return {{"generation", r.generation},  {"added", names(c.added)},       {"removed", names(c.removed)},
+          {"changed", names(c.changed)}, {"settings", names(c.settings)}, {"restart_required", names(c.restart_required)}};
+}
+
 json::object suggestion_json(const buddy::Suggestion& s) {
   return {{"home", s.home}, {"buddy", s.buddy}, {"reason", s.reason}, {"autoInvoke", s.auto_invoke}};
 }

@@ -20,6 +20,9 @@ boost::json::object delivery_json(const Delivery& d);
 boost::json::object invocation_json(const buddy::Invocation& inv);
 boost::json::object arrangement_json(const buddy::Arrangement& a);
 boost::json::object suggestion_json(const buddy::Suggestion& s);
+// What a configuration reload changed: {"generation":N,"added":[..],"removed":[..],
+// "changed":[..],"settings":[..],"restart_required":[..]} (the answer and the audit detail).
+boost::json::object config_reload_json(const Hub::ConfigReload& r);
 // The reconciliation report; with_transfers=false gives the counts only.
 boost::json::object report_json(const InvocationReport& r, bool with_transfers);
 // {"home":..,"buddy":..,"trigger":..,"calls":..,"incidents":..,"types":[..],"mode":..,

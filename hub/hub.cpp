@@ -10,6 +10,7 @@
 
 #include "adapters/deit/deit_adapter.hpp"
 #include "adapters/mapping_tables.hpp"
+#include "hub/api_json.hpp"
 #include "gazetteer/builder.hpp"
 #include "gazetteer/generator.hpp"
 #include "gazetteer/json.hpp"
@@ -355,11 +356,6 @@ Result<Hub::ConfigReload> Hub::reload_config(const std::string& actor) {
     audit({actor, "reload-config-failed", AuditCategory::administration, "config", "{}", valid.error().describe()});
     return valid.error();
   }
-  auto names = [](const std::vector<std::string>& list) {
-    boost::json::array a;
-    for (const auto& s : list) a.emplace_back(s);
-    return a;
-  };
   auto joined = [](const std::vector<std::string>& list) {
     std::string s;
     for (const auto& item : list) s += (s.empty() ? "" : ",") + item;
@@ -373,7 +369,8 @@ Result<Hub::ConfigReload> Hub::reload_config(const std::string& actor) {
     if (arrangements_changed) board_.replace_arrangements(now.buddy);
     if (level_changed) spdlog::set_level(spdlog::level::from_str(now.log_level));
   }
-  const std::uint64_t generation = config_generation();
+  const ConfigReload reloaded{config_generation(), c};
+  const std::uint64_t generation = reloaded.generation;
   spdlog::info("event=config-reloaded generation={} added={} removed={} changed={} settings={} restart_required={}",
                generation, joined(c.added), joined(c.removed), joined(c.changed), joined(c.settings),
                joined(c.restart_required));
@@ -383,14 +380,8 @@ Result<Hub::ConfigReload> Hub::reload_config(const std::string& actor) {
       spdlog::warn("event=alert kind=removed-agency-has-pending agency={} pending={}", id, pending);
   }
   audit({actor, "reload-config", AuditCategory::administration, "config",
-         boost::json::serialize(boost::json::object{{"generation", generation},
-                                                    {"added", names(c.added)},
-                                                    {"removed", names(c.removed)},
-                                                    {"changed", names(c.changed)},
-                                                    {"settings", names(c.settings)},
-                                                    {"restartRequired", names(c.restart_required)}}),
-         ""});
-  return ConfigReload{generation, c};
+         boost::json::serialize(config_reload_json(reloaded)), ""});
+  return reloaded;
 }
 
 Status Hub::reload_mappings(const std::string& actor) {

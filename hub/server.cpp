@@ -740,20 +740,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return problem(req, Error::make("forbidden", "only an administrator may reload the configuration", "certificate"));
       auto reloaded = reload_config(who.name());
       if (!reloaded) co_return problem(req, reloaded.error());
-      auto names = [](const std::vector<std::string>& list) {
-        json::array a;
-        for (const auto& s : list) a.emplace_back(s);
-        return a;
-      };
-      const ConfigChanges& c = reloaded->changes;
-      co_return json_response(req, http::status::ok,
-                              {{"status", c.any() ? "reloaded" : "unchanged"},
-                               {"generation", reloaded->generation},
-                               {"added", names(c.added)},
-                               {"removed", names(c.removed)},
-                               {"changed", names(c.changed)},
-                               {"settings", names(c.settings)},
-                               {"restart_required", names(c.restart_required)}});
+      json::object answer{{"status", reloaded->changes.any() ? "reloaded" : "unchanged"}};
+      for (auto& field : config_reload_json(*reloaded)) answer.insert(std::move(field));
+      co_return json_response(req, http::status::ok, answer);
     }
     if (parts.size() == 2 && parts[1] == "dead-letters" && method == http::verb::get)
       co_return dead_letters(req, who, note);

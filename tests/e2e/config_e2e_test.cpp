@@ -33,13 +33,6 @@ void replace_in(std::string& text, const std::string& from, const std::string& t
   text.replace(at, from.size(), to);
 }
 
-int health_status(const HubProcess& hub, const std::string& name) {
-  auto client = hub::Client::connect(hub.options(name));
-  if (!client) return 0;
-  auto reply = (*client)->request("GET", "/v1/health");
-  return reply ? reply->status : 0;
-}
-
 std::int64_t config_generation(hub::Client& client) {
   auto health = client.request("GET", "/v1/health");
   if (!health || health->status != 200) return -1;

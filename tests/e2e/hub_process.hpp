@@ -205,6 +205,16 @@ class HubProcess {
 };
 
 // The hub logs asynchronously: wait (bounded) for a line to appear.
+// GET /v1/health on a new connection as the certificate `name` in the hub's certificate
+// directory: the HTTP status, or 0 when the TLS handshake (or the first request, under TLS
+// 1.3) was refused.
+inline int health_status(const HubProcess& hub, const std::string& name) {
+  auto client = hub::Client::connect(hub.options(name));
+  if (!client) return 0;
+  auto reply = (*client)->request("GET", "/v1/health");
+  return reply ? reply->status : 0;
+}
+
 inline bool log_shows(const HubProcess& hub, const std::string& text) {
   for (int i = 0; i < 100; ++i) {
     if (hub.log().find(text) != std::string::npos) return true;

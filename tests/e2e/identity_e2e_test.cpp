@@ -24,16 +24,6 @@ namespace {
 json::object parse_object(const std::string& text) { return json::parse(text).as_object(); }
 std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
-// GET /v1/health as the certificate `name` in the hub's certificate directory: the HTTP
-// status, or 0 when the TLS handshake (or the first request, under TLS 1.3) was refused.
-int health_status(const HubProcess& hub, const std::string& name) {
-  auto client = hub::Client::connect(hub.options(name));
-  if (!client) return 0;
-  auto reply = (*client)->request("GET", "/v1/health");
-  if (!reply) return 0;
-  return reply->status;
-}
-
 constexpr const char* kExtraAgencies =
     R"({"id": "san-police", "kind": "police", "certificates": [{"san": "DNS:CAD.San.Police.UK"}]},
     {"id": "x-police", "kind": "police", "certificates": [{"subject_cn": "x-cad"}]},
