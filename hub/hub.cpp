@@ -10,10 +10,10 @@
 
 #include "adapters/deit/deit_adapter.hpp"
 #include "adapters/mapping_tables.hpp"
-#include "hub/api_json.hpp"
 #include "gazetteer/builder.hpp"
 #include "gazetteer/generator.hpp"
 #include "gazetteer/json.hpp"
+#include "hub/api_json.hpp"
 
 namespace deit::hub {
 

@@ -465,7 +465,8 @@ TEST(TransferEndToEnd, PushDeliveryRetriesUntilTheEndpointAccepts) {
   HubProcess hub(R"({"id": "pushing-police", "kind": "police", "delivery": {"mode": "push", "endpoint": "https://127.0.0.1:)" +
                  std::to_string(port) + R"(/incidents"}})");
   const std::string out = (hub.dir() / "received").string();
-  const std::string cmd = std::string(DEIT_BINARY_DIR) + "/hub/deitctl --certs " + hub.certs().string() +
+  // `timeout`: a pusher that never comes fails the test rather than hanging it.
+  const std::string cmd = "timeout 30 " + std::string(DEIT_BINARY_DIR) + "/hub/deitctl --certs " + hub.certs().string() +
                           " receive --name hub --listen 127.0.0.1:" + std::to_string(port) + " --out " + out +
                           " --count 3 --fail-first 2 > " + (hub.dir() / "receive.txt").string() + " 2>&1";
   std::thread endpoint([&] { EXPECT_EQ(std::system(cmd.c_str()), 0); });
@@ -494,7 +495,8 @@ TEST(TransferEndToEnd, PushDialsAgainAfterATlsReload) {
                  std::to_string(port) + R"(/incidents"}})");
   const std::string out = (hub.dir() / "received").string();
   const auto receive_log = hub.dir() / "receive.txt";
-  const std::string cmd = std::string(DEIT_BINARY_DIR) + "/hub/deitctl --certs " + hub.certs().string() +
+  // `timeout`: a pusher that never comes fails the test rather than hanging it.
+  const std::string cmd = "timeout 30 " + std::string(DEIT_BINARY_DIR) + "/hub/deitctl --certs " + hub.certs().string() +
                           " receive --name hub --listen 127.0.0.1:" + std::to_string(port) + " --out " + out +
                           " --count 2 > " + receive_log.string() + " 2>&1";
   std::thread endpoint([&] { EXPECT_EQ(std::system(cmd.c_str()), 0); });
