@@ -20,8 +20,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object parse_object(const std::string& text) { return json::parse(text).as_object(); }
-std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
 struct CliRun {
   int status = -1;

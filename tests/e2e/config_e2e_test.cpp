@@ -19,8 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object parse_object(const std::string& text) { return json::parse(text).as_object(); }
-std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 std::vector<std::string> strings(const json::object& o, const char* key) {
   std::vector<std::string> out;
   for (const auto& v : o.at(key).as_array()) out.push_back(json::value_to<std::string>(v));

@@ -3,6 +3,7 @@
 // configuration and development certificates, a port chosen by the kernel (read back
 // from the hub's log), and start / SIGKILL / restart / stop.
 
+#include <boost/json.hpp>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -28,6 +29,11 @@ inline std::string read_text(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+inline boost::json::object parse_object(const std::string& text) { return boost::json::parse(text).as_object(); }
+inline std::string str(const boost::json::object& o, const char* key) {
+  return boost::json::value_to<std::string>(o.at(key));
 }
 
 inline std::string sample_message(const std::string& message_id, const std::string& reference,

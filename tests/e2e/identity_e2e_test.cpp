@@ -21,8 +21,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object parse_object(const std::string& text) { return json::parse(text).as_object(); }
-std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
 constexpr const char* kExtraAgencies =
     R"({"id": "san-police", "kind": "police", "certificates": [{"san": "DNS:CAD.San.Police.UK"}]},

@@ -31,8 +31,6 @@ namespace {
 // Heartbeats short enough for the tests to see a dead link, long enough for a loaded machine.
 constexpr const char* kLinks = R"("links": {"listen": "tcp://127.0.0.1:*", "heartbeat_ms": 500, "heartbeat_timeout_ms": 4000})";
 
-json::object parse_object(const std::string& text) { return json::parse(text).as_object(); }
-std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
 // Waits (bounded) for `pattern` to match a line of the hub's asynchronously written log;
 // returns the captures. Line by line: libstdc++'s std::regex recurses per character and

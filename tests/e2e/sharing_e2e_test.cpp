@@ -17,8 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object parse_object(const std::string& text) { return json::parse(text).as_object(); }
-std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
 constexpr const char* kMarker = "firearms-intel-7731";
 constexpr const char* kClinical = "clinical-note-GCS-13";

@@ -19,12 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object parse_object(const std::string& text) {
-  json::value v = json::parse(text);
-  return v.as_object();
-}
-
-std::string str(const json::object& o, const char* key) { return json::value_to<std::string>(o.at(key)); }
 
 // Reads stream frames until `want` distinct message ids arrived or `timeout_ms` passed
 // without a frame; acknowledges each frame. Returns message id → times seen.
