@@ -129,7 +129,15 @@ int main(int argc, char** argv) {
     spdlog::shutdown();
     return 1;
   }
-  boost::asio::thread_pool work(static_cast<std::size_t>(threads));  // see Server: submits' CPU-heavy part
+  // The work pool (see Server: submits' CPU-heavy part) runs on threads of our own, named
+  // before they take any work: an idle pool thread must not show as the main thread in top -H.
+  boost::asio::thread_pool work(0);
+  std::vector<std::thread> preparers;
+  for (int i = 0; i < threads; ++i)
+    preparers.emplace_back([&work] {
+      deit::hub::name_this_thread("deit-prepare");
+      work.attach();
+    });
   boost::asio::io_context io(threads);
   Server server(**hub, io, &work);
   if (auto s = server.start(); !s) {
@@ -175,6 +183,7 @@ int main(int argc, char** argv) {
   io.run();  // the main thread keeps the process name: ps, pgrep and systemd know it by that
   for (auto& t : pool) t.join();
   work.stop();  // a submit still being prepared finishes before the store closes
+  for (auto& t : preparers) t.join();
   work.join();
   (*hub)->store().close();  // every queued write is committed before the process ends
   spdlog::info("event=stopped");

@@ -781,9 +781,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     ++prepared_in_pool_count;
     co_return co_await await_result<SubmitRequest>([this, &req, &who](auto done) {
       net::post(*work, [this, &req, &who, done = std::move(done)]() mutable {
-        // asio's thread_pool has no start hook: a pool thread takes its name with its first task.
-        thread_local const bool named = (name_this_thread("deit-prepare"), true);
-        static_cast<void>(named);
         done(prepare_in_place(req, who));
       });
     });
