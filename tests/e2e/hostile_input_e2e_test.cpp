@@ -79,7 +79,9 @@ class RawConnection {
 
   bool connected() const { return connected_; }
 
-  bool handshake(const HubProcess& hub, const std::string& identity) {
+  // `resume`: a session from an earlier connection to offer the hub (TLS resumption);
+  // `tls12`: offer TLS 1.2 only.
+  bool handshake(const HubProcess& hub, const std::string& identity, SSL_SESSION* resume = nullptr, bool tls12 = false) {
     const std::string certs = hub.certs().string();
     ctx_ = SSL_CTX_new(TLS_client_method());
     if (SSL_CTX_load_verify_locations(ctx_, (certs + "/ca.pem").c_str(), nullptr) != 1 ||
@@ -87,8 +89,10 @@ class RawConnection {
         SSL_CTX_use_PrivateKey_file(ctx_, (certs + "/" + identity + ".key").c_str(), SSL_FILETYPE_PEM) != 1)
       return false;
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    if (tls12) SSL_CTX_set_max_proto_version(ctx_, TLS1_2_VERSION);
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_);
+    if (resume) SSL_set_session(ssl_, resume);
     const auto deadline = Clock::now() + milliseconds(10000);
     for (;;) {
       const int r = SSL_connect(ssl_);
@@ -96,6 +100,10 @@ class RawConnection {
       if (!wait_for(SSL_get_error(ssl_, r), deadline)) return false;
     }
   }
+
+  // The TLS session, for the caller to free; and whether the handshake resumed one.
+  SSL_SESSION* session() const { return SSL_get1_session(ssl_); }
+  bool resumed() const { return SSL_session_reused(ssl_) == 1; }
 
   // Writes all of `bytes` (over TLS once handshaken); false when the hub has closed.
   bool send(std::string_view bytes) {
@@ -453,4 +461,29 @@ TEST_F(HostileInputEndToEnd, SlowAndHalfOpenConnectionsAreClosedWhileOthersAreSe
   ASSERT_TRUE(health.ok()) << health.error().describe();
   EXPECT_EQ(health->status, 200);
   EXPECT_TRUE(log_shows(hub, "event=tls-handshake-failed"));
+}
+
+// Every connection presents its certificate in full: the hub issues no TLS 1.3 session
+// tickets and keeps no TLS 1.2 session cache, so a session from an earlier connection is
+// never resumed (and the certificate never escapes a check against the current CRL).
+TEST_F(HostileInputEndToEnd, NoConnectionResumesATlsSession) {
+  HubProcess hub;
+  for (const char* version : {"TLS 1.3", "TLS 1.2"}) {
+    SCOPED_TRACE(version);
+    RawConnection first(hub.port());
+    ASSERT_TRUE(first.connected());
+    ASSERT_TRUE(first.handshake(hub, "hertfordshire-police", nullptr, std::string_view(version) == "TLS 1.2"));
+    ASSERT_TRUE(first.send("GET /v1/health HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n"));
+    std::string answer;
+    ASSERT_TRUE(first.closed_within(milliseconds(5000), &answer));
+    EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;  // tickets would have come before it
+    SSL_SESSION* session = first.session();
+    ASSERT_NE(session, nullptr);
+    EXPECT_EQ(SSL_SESSION_is_resumable(session), 0);
+
+    RawConnection second(hub.port());
+    ASSERT_TRUE(second.handshake(hub, "hertfordshire-police", session, std::string_view(version) == "TLS 1.2"));
+    EXPECT_FALSE(second.resumed());
+    SSL_SESSION_free(session);
+  }
 }
