@@ -286,12 +286,7 @@ int gazetteer_command(const std::vector<std::string>& args, std::ostream& out, s
   if (cmd == "info") {
     SnapshotInfo i = g->info();
     if (json_out) {
-      out << json::serialize(json::object{{"path", i.path}, {"addresses", i.addresses}, {"uprns", i.uprns},
-                                          {"streets", i.streets}, {"postcodes", i.postcodes},
-                                          {"delta_upserts", i.delta_upserts}, {"delta_deletes", i.delta_deletes},
-                                          {"coordinate_method", i.coordinate_method}, {"custodians", i.custodians},
-                                          {"boundary_areas", i.boundary_areas}})
-          << "\n";
+      out << json::serialize(info_json(i)) << "\n";
     } else {
       out << i.path << ": " << i.uprns << " UPRNs, " << i.streets << " streets, " << i.postcodes << " postcodes; delta "
           << i.delta_upserts << " upserts, " << i.delta_deletes << " deletes; " << i.custodians << " custodians, "

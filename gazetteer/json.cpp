@@ -75,4 +75,18 @@ json::object candidate_json(const Candidate& c) {
   return j;
 }
 
+json::object info_json(const SnapshotInfo& i) {
+  return json::object{{"path", i.path},
+                      {"addresses", i.addresses},
+                      {"uprns", i.uprns},
+                      {"streets", i.streets},
+                      {"postcodes", i.postcodes},
+                      {"delta_upserts", i.delta_upserts},
+                      {"delta_deletes", i.delta_deletes},
+                      {"built", i.built_unix_time},
+                      {"coordinate_method", i.coordinate_method},
+                      {"custodians", i.custodians},
+                      {"boundary_areas", i.boundary_areas}};
+}
+
 }  // namespace deit::gazetteer

@@ -525,6 +525,7 @@ Result<ConfigChanges> plan_reload(const Config& running, Config& fresh) {
   reloadable("delivery", fresh.delivery, running.delivery);
   reloadable("retention_days", fresh.retention_days, running.retention_days);
   reloadable("log_level", fresh.log_level, running.log_level);
+  reloadable("gazetteer", fresh.gazetteer, running.gazetteer);
   // Keeps the running value, and says so when the file has another.
   auto restart_only = [&](const char* name, auto& kept, const auto& now) {
     if (kept == now) return;
@@ -542,7 +543,6 @@ Result<ConfigChanges> plan_reload(const Config& running, Config& fresh) {
   restart_only("commit_interval_ms", fresh.commit_interval_ms, running.commit_interval_ms);
   restart_only("tls", fresh.tls, running.tls);
   restart_only("limits", fresh.limits, running.limits);
-  restart_only("gazetteer", fresh.gazetteer, running.gazetteer);
   restart_only("links", fresh.links, running.links);
   restart_only("mappings_dir", fresh.mappings_dir, running.mappings_dir);
   return out;

@@ -156,10 +156,10 @@ struct ConfigChanges {
 
 // Compares a freshly read configuration with the running one and makes `fresh` the one to
 // run: the settings only a restart can change (listen, store, logging file, threads, commit
-// interval, TLS file names, limits, gazetteer, mappings directory, ZeroMQ links) are copied
-// from `running` and listed in restart_required. Agencies, administrators, acceptance
-// deadlines, buddy arrangements, sharing rules, delivery retries, retention and the log
-// level change at once. The link service reads ZeroMQ settings at start only: an agency's
+// interval, TLS file names, limits, mappings directory, ZeroMQ links) are copied from
+// `running` and listed in restart_required. Agencies, administrators, acceptance
+// deadlines, buddy arrangements, sharing rules, delivery retries, retention, the log level
+// and the gazetteer settings change at once. The link service reads ZeroMQ settings at start only: an agency's
 // link_keys are admitted at the next restart (restart_required), and a change to a link
 // the hub opens to an agency (delivery "link", its endpoint, server_key) is an error
 // naming the agency: nothing is reloaded.

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <set>
 
+#include <sys/stat.h>
+
 #include "adapters/deit/deit_adapter.hpp"
 #include "adapters/mapping_tables.hpp"
 #include "gazetteer/builder.hpp"
@@ -64,18 +66,12 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
   if (!store) return store.error();
   std::unique_ptr<Hub> hub(new Hub(std::move(config), std::move(registry).value(), std::move(store).value()));
   if (const auto& g = hub->config().gazetteer; !g.snapshot.empty()) {
-    Status ready = g.generate_sample ? ensure_sample_gazetteer(g.snapshot) : Status::success();
-    gazetteer::Options options;
-    options.ostn15_grid = g.ostn15_grid;
-    options.boundaries = g.boundaries;
-    options.border_distance_m = g.border_distance_m;
-    options.verified_confidence = g.verified_confidence;
-    auto opened = ready ? gazetteer::Gazetteer::open(g.snapshot, options) : Result<gazetteer::Gazetteer>(ready.error());
+    auto opened = open_gazetteer(g);
     if (opened) {
-      const auto info = opened->info();
-      spdlog::info("event=gazetteer-opened snapshot={} uprns={} coordinates=\"{}\"", info.path, info.uprns,
-                   info.coordinate_method);
-      hub->gazetteer_ = std::move(opened).value();
+      const auto info = opened->handle.info();
+      spdlog::info("event=gazetteer-opened snapshot={} uprns={} delta_upserts={} delta_deletes={} coordinates=\"{}\"",
+                   info.path, info.uprns, info.delta_upserts, info.delta_deletes, info.coordinate_method);
+      hub->use_gazetteer(std::move(opened).value());
     } else {
       // Lives first: without a gazetteer transfers still flow, flagged as unverified.
       spdlog::error("event=alert kind=gazetteer-unavailable snapshot={} reason=\"{}\"", g.snapshot,
@@ -159,8 +155,9 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
   m.transfer_id.clear();
   request.canonical_xml = adapters::encode_canonical(m);  // as received, before any enrichment
   LocationCheck check;
-  if (gazetteer_) {
-    check = check_location(*gazetteer_, m);
+  const std::optional<gazetteer::Gazetteer> gaz = gazetteer();  // one snapshot for the whole decision
+  if (gaz) {
+    check = check_location(*gaz, m);
     request.location_json = check.json;
     request.location_verified = check.verified;
     decoded->findings.insert(decoded->findings.end(), check.findings.begin(), check.findings.end());
@@ -171,7 +168,7 @@ Result<SubmitRequest> Hub::prepare_submit(const Identity& caller, std::string_vi
     in.config = &cfg;
     in.sender = sender;
     in.message = &m;
-    in.coverage = gazetteer_ ? &check.coverage : nullptr;
+    in.coverage = gaz ? &check.coverage : nullptr;
     in.location_verified = check.verified;
     in.board = &board_;
     in.unavailable = [this](const std::string& agency) { return unavailable(agency); };
@@ -351,6 +348,19 @@ Result<Hub::ConfigReload> Hub::reload_config(const std::string& actor) {
                           "buddy");
     if (!valid) break;
   }
+  // A changed gazetteer section opens its snapshot before anything changes.
+  std::optional<OpenedGazetteer> new_gazetteer;
+  const bool gazetteer_changed =
+      valid && std::find(changes->settings.begin(), changes->settings.end(), "gazetteer") != changes->settings.end();
+  if (gazetteer_changed && !fresh->gazetteer.snapshot.empty()) {
+    auto opened = open_gazetteer(fresh->gazetteer);
+    if (opened) {
+      new_gazetteer = std::move(opened).value();
+    } else {
+      valid = Error::make("gazetteer", "snapshot " + fresh->gazetteer.snapshot + " does not open: " + opened.error().describe(),
+                          "gazetteer.snapshot");
+    }
+  }
   if (!valid) {
     spdlog::error("event=config-reload-failed reason=\"{}\" (the running configuration stays)", valid.error().describe());
     audit({actor, "reload-config-failed", AuditCategory::administration, "config", "{}", valid.error().describe()});
@@ -368,6 +378,7 @@ Result<Hub::ConfigReload> Hub::reload_config(const std::string& actor) {
     const Config& now = config_.replace(std::move(fresh).value());
     if (arrangements_changed) board_.replace_arrangements(now.buddy);
     if (level_changed) spdlog::set_level(spdlog::level::from_str(now.log_level));
+    if (gazetteer_changed) use_gazetteer(std::move(new_gazetteer));
   }
   const ConfigReload reloaded{config_generation(), c};
   const std::uint64_t generation = reloaded.generation;
@@ -382,6 +393,86 @@ Result<Hub::ConfigReload> Hub::reload_config(const std::string& actor) {
   audit({actor, "reload-config", AuditCategory::administration, "config",
          boost::json::serialize(config_reload_json(reloaded)), ""});
   return reloaded;
+}
+
+namespace {
+
+// Which files a gazetteer is opened from: the snapshot and its delta, each by device,
+// inode, size and modification time. A rebuilt snapshot is renamed into place (a new
+// inode); `deit-gazetteer update` replaces the delta.
+std::string gazetteer_files(const std::string& snapshot) {
+  std::string out;
+  for (const std::string& path : {snapshot, snapshot + ".delta"}) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      out += "absent;";
+      continue;
+    }
+    out += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ";";
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Hub::OpenedGazetteer> Hub::open_gazetteer(const GazetteerConfig& g) {
+  Status ready = g.generate_sample ? ensure_sample_gazetteer(g.snapshot) : Status::success();
+  if (!ready) return ready.error();
+  // Identified before opening: a file replaced meanwhile differs at the next reload.
+  std::string files = gazetteer_files(g.snapshot);
+  gazetteer::Options options;
+  options.ostn15_grid = g.ostn15_grid;
+  options.boundaries = g.boundaries;
+  options.border_distance_m = g.border_distance_m;
+  options.verified_confidence = g.verified_confidence;
+  auto opened = gazetteer::Gazetteer::open(g.snapshot, options);
+  if (!opened) return opened.error();
+  return OpenedGazetteer{std::move(opened).value(), g, std::move(files)};
+}
+
+void Hub::use_gazetteer(std::optional<OpenedGazetteer> opened) {
+  std::lock_guard lock(gazetteer_mutex_);
+  std::swap(gazetteer_, opened);
+}  // the one replaced is released here, after the lock: it may unmap a large file
+
+std::optional<gazetteer::Gazetteer> Hub::gazetteer() const {
+  std::lock_guard lock(gazetteer_mutex_);
+  if (!gazetteer_) return std::nullopt;
+  return gazetteer_->handle;
+}
+
+Result<Hub::GazetteerReload> Hub::reload_gazetteer(const std::string& actor) {
+  std::lock_guard lock(reload_mutex_);
+  const GazetteerConfig& g = config().gazetteer;
+  Result<GazetteerReload> out = Error::make("config", "no gazetteer snapshot is configured", "gazetteer.snapshot");
+  {
+    std::lock_guard held(gazetteer_mutex_);
+    if (gazetteer_ && gazetteer_->settings == g && gazetteer_->files == gazetteer_files(g.snapshot))
+      out = GazetteerReload{false, gazetteer_->handle.info()};
+  }
+  if (!out && !g.snapshot.empty()) {
+    auto opened = open_gazetteer(g);
+    if (opened) {
+      out = GazetteerReload{true, opened->handle.info()};
+      use_gazetteer(std::move(opened).value());
+    } else {
+      out = Error::make("gazetteer", "snapshot " + g.snapshot + " not reloaded: " + opened.error().describe(),
+                        "gazetteer.snapshot");
+    }
+  }
+  if (!out) {
+    spdlog::error("event=gazetteer-reload-failed reason=\"{}\" (the gazetteer in use stays)", out.error().describe());
+    audit({actor, "reload-gazetteer-failed", AuditCategory::administration, "gazetteer", "{}", out.error().describe()});
+    return out;
+  }
+  const auto& i = out->info;
+  spdlog::info("event=gazetteer-reloaded changed={} snapshot={} uprns={} delta_upserts={} delta_deletes={}", out->changed,
+               i.path, i.uprns, i.delta_upserts, i.delta_deletes);
+  boost::json::object detail = gazetteer::info_json(i);
+  detail["changed"] = out->changed;
+  audit({actor, "reload-gazetteer", AuditCategory::administration, "gazetteer", boost::json::serialize(detail), ""});
+  return out;
 }
 
 Status Hub::reload_mappings(const std::string& actor) {
@@ -909,12 +1000,13 @@ void Hub::reroute(const Identity& caller, const std::string& transfer_id, std::s
   probe.incident.priority.life_risk = t->life_risk;
   gazetteer::Coverage coverage;
   bool verified = false;
-  if (receiver.starts_with("responsible-") && gazetteer_) {
+  const std::optional<gazetteer::Gazetteer> gaz = gazetteer();
+  if (receiver.starts_with("responsible-") && gaz) {
     auto bodies = store_->incident_messages(t->sender, t->sender_reference);
     if (bodies && !bodies->empty()) {
       auto decoded = adapters_->find("deit")->decode(bodies->front());
       if (decoded) {
-        LocationCheck check = check_location(*gazetteer_, decoded->message);
+        LocationCheck check = check_location(*gaz, decoded->message);
         coverage = check.coverage;
         verified = check.verified;
       }
@@ -924,7 +1016,7 @@ void Hub::reroute(const Identity& caller, const std::string& transfer_id, std::s
   in.config = &cfg;
   in.sender = sender;
   in.message = &probe;
-  in.coverage = gazetteer_ ? &coverage : nullptr;
+  in.coverage = gaz ? &coverage : nullptr;
   in.location_verified = verified;
   in.board = &board_;
   in.unavailable = [this](const std::string& a) { return unavailable(a); };

@@ -49,8 +49,9 @@ class Hub {
   Store& store() { return *store_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   const adapters::Registry& adapters() const { return *adapters_; }
-  // The gazetteer, when one is configured and opened.
-  const gazetteer::Gazetteer* gazetteer() const { return gazetteer_ ? &*gazetteer_ : nullptr; }
+  // The gazetteer in use, when one is configured and opened: a handle (copies share the
+  // mapped snapshot) that stays valid for as long as it is held, across a reload.
+  std::optional<gazetteer::Gazetteer> gazetteer() const;
 
   // Maps a verified client certificate to exactly one identity; the error says why not
   // (unknown or ambiguous; see hub/identity.hpp).
@@ -116,12 +117,23 @@ class Hub {
   };
   // Reads the configuration again and puts into effect what may change while the hub runs
   // (plan_reload in config.hpp): agencies added, changed or removed, certificate rules,
-  // administrators, buddy arrangements, sharing rules, deadlines. All or nothing: on any
-  // error (the file, a format the hub does not know, an active invocation whose
-  // arrangement or agencies would go) the running configuration stays, and the error
-  // names the setting. Audited with `actor`. Open connections and pushers follow it
+  // administrators, buddy arrangements, sharing rules, deadlines, the gazetteer settings.
+  // All or nothing: on any error (the file, a format the hub does not know, an active
+  // invocation whose arrangement or agencies would go, a gazetteer snapshot that does not
+  // open) the running configuration stays, and the error names the setting. Audited with `actor`. Open connections and pushers follow it
   // through config_generation() (server.cpp).
   Result<ConfigReload> reload_config(const std::string& actor);
+
+  struct GazetteerReload {
+    bool changed = false;  // false: the files are those in use, and nothing was swapped
+    gazetteer::SnapshotInfo info;
+  };
+  // Opens the configured snapshot again, with its "<snapshot>.delta" of change-only updates,
+  // and puts it in use if either file changed since the one in use was opened (a new supply
+  // built with `deit-gazetteer build`, or `deit-gazetteer update` applied to this one).
+  // Submits being prepared finish with the snapshot they started with. A snapshot that
+  // does not open changes nothing, and the error says why. Audited with `actor`.
+  Result<GazetteerReload> reload_gazetteer(const std::string& actor);
 
   // Reloads the code mapping tables from the configured directory. On any error the
   // tables in use stay as they were; the error names the file, line and column.
@@ -166,7 +178,17 @@ class Hub {
   std::shared_ptr<const adapters::Registry> adapters_;
   std::unique_ptr<Store> store_;
   Dispatcher dispatcher_;
-  std::optional<gazetteer::Gazetteer> gazetteer_;
+  // The gazetteer in use, with the settings it was opened with and its files' identity
+  // ("" when there is none): a reload swaps the whole under gazetteer_mutex_.
+  struct OpenedGazetteer {
+    gazetteer::Gazetteer handle;
+    GazetteerConfig settings;
+    std::string files;
+  };
+  mutable std::mutex gazetteer_mutex_;
+  std::optional<OpenedGazetteer> gazetteer_;
+  static Result<OpenedGazetteer> open_gazetteer(const GazetteerConfig& settings);
+  void use_gazetteer(std::optional<OpenedGazetteer> opened);
   std::atomic<bool> sweeping_{false};
   std::mutex retention_mutex_;  // the sweep's strand and the store's completion thread
   bool retention_running_ = false;

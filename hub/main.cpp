@@ -153,8 +153,9 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // SIGHUP reloads the configuration file, the code mapping tables and the TLS files (a
-  // renewed certificate, a new CRL), as operators expect of a daemon.
+  // SIGHUP reloads the configuration file, the code mapping tables, the TLS files (a
+  // renewed certificate, a new CRL) and the gazetteer (a new supply or its updates), as
+  // operators expect of a daemon.
   boost::asio::signal_set hangups(io, SIGHUP);
   std::function<void()> wait_for_hangup = [&] {
     hangups.async_wait([&](const boost::system::error_code& ec, int) {
@@ -162,6 +163,7 @@ int main(int argc, char** argv) {
       static_cast<void>(server.reload_config());
       if (!(*hub)->config().mappings_dir.empty()) static_cast<void>((*hub)->reload_mappings());
       static_cast<void>(server.reload_tls());
+      if (!(*hub)->config().gazetteer.snapshot.empty()) static_cast<void>((*hub)->reload_gazetteer("SIGHUP"));
       wait_for_hangup();
     });
   };

@@ -415,6 +415,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     for (const auto& waker : wake) waker();
   }
 
+  // For /v1/health: the snapshot in use (null without one), its size and its updates.
+  json::value gazetteer_health() {
+    const auto gaz = hub.gazetteer();
+    if (!gaz) return nullptr;
+    return gazetteer::info_json(gaz->info());
+  }
+
   // For /v1/health: which TLS material is loaded and when it stops working.
   json::object tls_health() {
     const auto current = current_tls();
@@ -700,6 +707,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                {"tls", tls_health()},
                                {"config", {{"generation", hub.config_generation()},
                                            {"agencies", hub.config().agencies.size()}}},
+                               {"gazetteer", gazetteer_health()},
                                {"agency", who.agency},
                                {"identity", who.name()}});
     }
@@ -742,6 +750,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return problem(req, Error::make("forbidden", "only an administrator may reload the TLS files", "certificate"));
       if (auto s = reload_tls(who.name()); !s) co_return problem(req, s.error());
       co_return json_response(req, http::status::ok, {{"status", "reloaded"}, {"generation", tls_generation.load()}});
+    }
+    if (parts.size() == 3 && parts[1] == "admin" && parts[2] == "reload-gazetteer" && method == http::verb::post) {
+      if (!who.has_role(Role::administrator))
+        co_return problem(req, Error::make("forbidden", "only an administrator may reload the gazetteer", "certificate"));
+      auto reloaded = hub.reload_gazetteer(who.name());
+      if (!reloaded) co_return problem(req, reloaded.error());
+      co_return json_response(req, http::status::ok, {{"status", reloaded->changed ? "reloaded" : "unchanged"},
+                                                      {"gazetteer", gazetteer::info_json(reloaded->info)}});
     }
     if (parts.size() == 3 && parts[1] == "admin" && parts[2] == "reload-config" && method == http::verb::post) {
       if (!who.has_role(Role::administrator))
@@ -1029,7 +1045,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   Response gazetteer_answer(Request& req, const std::vector<std::string_view>& parts, RequestAudit& note) {
-    const gazetteer::Gazetteer* gaz = hub.gazetteer();
+    const std::optional<gazetteer::Gazetteer> gaz = hub.gazetteer();
     if (!gaz) return problem(req, 503, Error::make("unavailable", "no gazetteer is configured or it could not be opened"));
     const std::string_view what = parts[2];
     const std::string target(req.target());

@@ -75,9 +75,10 @@ buddy arrangements (business continuity staff):
   dead-letters                   deliveries nobody acknowledged in time
   retry SEQ                      requeue a dead-lettered delivery (administrator)
   erase TRANSFER --reason R      erase a transfer's personal data, keep its skeleton (administrator)
-  reload config|tls|mappings     read the configuration file (agencies, certificate rules,
-                                 buddy arrangements, ...), the TLS files (certificate, key,
-                                 CA, CRL) or the code mapping tables again, as SIGHUP does
+  reload config|tls|mappings|gazetteer   read the configuration file (agencies,
+                                 certificate rules, buddy arrangements, ...), the TLS files
+                                 (certificate, key, CA, CRL), the code mapping tables or the
+                                 gazetteer snapshot and its updates again, as SIGHUP does
                                  (administrator)
   audit verify [--head SEQ:HASH]...   check the audit log's hash chain (administrator)
   audit list [--subject S] [--after SEQ] [--limit N]   audit entries (administrator)
@@ -455,8 +456,8 @@ int main(int argc, char** argv) {
                  "application/json");
   } else if (cmd == "reload") {
     const std::string what = args.empty() ? std::string() : args[0];
-    if (what != "config" && what != "tls" && what != "mappings")
-      return (std::cerr << "usage: deitctl reload config|tls|mappings\n", 2);
+    if (what != "config" && what != "tls" && what != "mappings" && what != "gazetteer")
+      return (std::cerr << "usage: deitctl reload config|tls|mappings|gazetteer\n", 2);
     reply = call(g, "POST", "/v1/admin/reload-" + what);
   } else if (cmd == "audit") {
     const std::string what = args.empty() ? std::string() : args[0];

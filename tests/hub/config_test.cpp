@@ -518,12 +518,16 @@ TEST(ConfigReload, SettingsThatTakeEffectAtOnceAreListed) {
   const Config running = parsed(doc());
   Config fresh = parsed(doc(R"("log_level": "debug", "retention_days": 30,
       "delivery": {"retry_initial_ms": 100},
-      "administrators": [{"subject_cn": "hub-admin-2"}],)"));
+      "administrators": [{"subject_cn": "hub-admin-2"}],
+      "gazetteer": {"snapshot": "var/gazetteer/national.gaz"},)"));
   auto changes = plan_reload(running, fresh);
   ASSERT_TRUE(changes.ok()) << changes.error().describe();
-  EXPECT_EQ(changes->settings, (std::vector<std::string>{"administrators", "delivery", "retention_days", "log_level"}));
+  EXPECT_EQ(changes->settings,
+            (std::vector<std::string>{"administrators", "delivery", "retention_days", "log_level", "gazetteer"}));
   EXPECT_EQ(fresh.log_level, "debug");
   EXPECT_EQ(fresh.retention_days, 30);
+  EXPECT_NE(fresh.gazetteer.snapshot.find("national.gaz"), std::string::npos);
+  EXPECT_TRUE(changes->restart_required.empty());
 }
 
 TEST(ConfigReload, RestartOnlySettingsKeepTheirRunningValuesAndAreListed) {

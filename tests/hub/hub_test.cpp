@@ -13,6 +13,8 @@
 #include <future>
 #include <sstream>
 
+#include "gazetteer/builder.hpp"
+
 namespace deit::hub {
 namespace {
 
@@ -500,6 +502,114 @@ TEST_F(HubTest, PendingDeliveriesAreReloadedOnRestart) {
   ASSERT_EQ(pending.size(), 2u);
   EXPECT_EQ(pending[0].seq, r->deliveries[0].seq);
   EXPECT_EQ(pending[1].seq, second->deliveries[0].seq);
+}
+
+// ---- gazetteer reload -----------------------------------------------------------------
+
+// A small gazetteer for the reload test: `extra` lines appended to its CSV.
+std::string build_gazetteer(const fs::path& dir, const std::string& name, const std::string& extra = "") {
+  fs::create_directories(dir);
+  const fs::path csv = dir / (name + ".csv");
+  std::ofstream(csv) << "uprn,parent_uprn,sao,pao,street,locality,town,postcode,easting,northing,custodian,classification\n"
+                        "100,,,12,HIGH STREET,,ST ALBANS,AL1 3EX,514800,207300,1930,RD04\n"
+                        "111,,,7,ACACIA AVENUE,,WATFORD,WD18 0AA,510500,196000,1945,RD03\n"
+                     << extra;
+  gazetteer::BuildOptions options;
+  options.sources.push_back(gazetteer::SourceFile{csv.string(), gazetteer::SourceFormat::unknown});
+  const std::string out = (dir / (name + ".gaz")).string();
+  auto built = gazetteer::build_snapshot(options, out);
+  EXPECT_TRUE(built.ok()) << built.error().describe();
+  return out;
+}
+
+// An AddressBase Premium change-only update adding UPRN 500, 1 New Build Way, Watford.
+constexpr const char* kNewBuildCou =
+    "10,\"TEST\",1945,2024-02-01,2,2024-02-01,00:00:00,1.0,C\n"
+    "15,\"I\",1,30000001,\"NEW BUILD WAY\",\"\",\"WATFORD\",\"WATFORD\",\"ENG\",2024-02-01,,2024-02-01,2024-02-01\n"
+    "21,\"I\",2,500,1,2,2024-02-01,,511200.00,196600.00,0,0,1,1945,\"E\",2024-02-01,,2024-02-01,2024-02-01,\"D\","
+    "\"WD17 9ZZ\",0\n"
+    "24,\"I\",3,500,\"1945L500\",\"ENG\",1,2024-02-01,,2024-02-01,2024-02-01,,,,,\"\",1,,,,\"\",30000001,\"1\",\"\",\"\","
+    "\"Y\"\n"
+    "99,0,4,2024-02-01,00:00:00\n";
+
+// A new supply or an update reaches the running hub on reload: submits prepared after it
+// verify against it, a handle taken before it keeps working, and a snapshot that does not
+// open changes nothing.
+TEST_F(HubTest, AReloadedGazetteerVerifiesAgainstItsUpdatesAndABrokenOneChangesNothing) {
+  const std::string first = build_gazetteer(dir_ / "gaz", "first");
+  Config c = config();
+  c.gazetteer.snapshot = first;
+  hub_.reset();
+  auto created = Hub::create(c);
+  ASSERT_TRUE(created.ok()) << created.error().describe();
+  hub_ = std::move(created).value();
+  Config next = c;
+  hub_->set_config_source([&next]() -> Result<Config> { return next; });
+
+  const std::string at_new_build = replace(sample_, "A414 eastbound near the Colney Heath turn, St Albans",
+                                           "1 New Build Way, Watford, WD17 9ZZ");
+  auto verified = [&]() {
+    auto prepared = prepare(at_new_build, agency(kPolice));
+    EXPECT_TRUE(prepared.ok()) << prepared.error().describe();
+    return prepared.ok() && prepared->location_verified;
+  };
+  EXPECT_FALSE(verified());
+  auto unchanged = hub_->reload_gazetteer("test");
+  ASSERT_TRUE(unchanged.ok()) << unchanged.error().describe();
+  EXPECT_FALSE(unchanged->changed);
+
+  // `deit-gazetteer update` on the same snapshot: the hub's handle does not see it until the reload.
+  const auto before = hub_->gazetteer();
+  ASSERT_TRUE(before.has_value());
+  {
+    auto offline = gazetteer::Gazetteer::open(first);
+    ASSERT_TRUE(offline.ok());
+    const fs::path cou = dir_ / "gaz" / "cou.csv";
+    std::ofstream(cou) << kNewBuildCou;
+    ASSERT_TRUE(offline->apply_update({cou.string()}).ok());
+  }
+  EXPECT_FALSE(verified());
+  auto updated = hub_->reload_gazetteer("test");
+  ASSERT_TRUE(updated.ok()) << updated.error().describe();
+  EXPECT_TRUE(updated->changed);
+  EXPECT_EQ(updated->info.delta_upserts, 1u);
+  EXPECT_TRUE(verified());
+  EXPECT_TRUE(hub_->gazetteer()->lookup(500).has_value());
+  EXPECT_FALSE(before->lookup(500).has_value());  // the old handle still answers, from the old files
+  EXPECT_TRUE(before->lookup(100).has_value());
+
+  // A snapshot replaced by something that is not one: refused, the one in use stays.
+  const fs::path broken = dir_ / "gaz" / "broken.gaz";
+  std::ofstream(broken) << "not a snapshot";
+  fs::rename(broken, first);
+  auto refused = hub_->reload_gazetteer("test");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "gazetteer.snapshot");
+  EXPECT_TRUE(verified());
+
+  // A new supply named in the configuration file: opened by the configuration reload.
+  next.gazetteer.snapshot = build_gazetteer(dir_ / "gaz", "second", "600,,,2,NEW BUILD WAY,,WATFORD,WD17 9ZZ,511210,196610,1945,RD04\n");
+  auto reloaded = hub_->reload_config("test");
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().describe();
+  EXPECT_EQ(reloaded->changes.settings, std::vector<std::string>{"gazetteer"});
+  EXPECT_TRUE(hub_->gazetteer()->lookup(600).has_value());
+  EXPECT_FALSE(hub_->gazetteer()->lookup(500).has_value());
+
+  // One that does not open fails the whole configuration reload.
+  next.gazetteer.snapshot = first;
+  next.retention_days = 9;
+  auto failed = hub_->reload_config("test");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().field, "gazetteer.snapshot");
+  EXPECT_NE(hub_->config().retention_days, 9);
+  EXPECT_TRUE(hub_->gazetteer()->lookup(600).has_value());
+
+  // Without a snapshot in the file the hub runs on, unverified.
+  next.gazetteer.snapshot.clear();
+  ASSERT_TRUE(hub_->reload_config("test").ok());
+  EXPECT_FALSE(hub_->gazetteer().has_value());
+  EXPECT_FALSE(verified());
+  EXPECT_FALSE(hub_->reload_gazetteer("test").ok());
 }
 
 TEST_F(HubTest, SweepDeadLettersThenRequeue) {
