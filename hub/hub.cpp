@@ -66,7 +66,7 @@ Result<std::unique_ptr<Hub>> Hub::create(Config config) {
   if (!store) return store.error();
   std::unique_ptr<Hub> hub(new Hub(std::move(config), std::move(registry).value(), std::move(store).value()));
   if (const auto& g = hub->config().gazetteer; !g.snapshot.empty()) {
-    auto opened = open_gazetteer(g);
+    auto opened = open_gazetteer(g, true);
     if (opened) {
       const auto info = opened->handle.info();
       spdlog::info("event=gazetteer-opened snapshot={} uprns={} delta_upserts={} delta_deletes={} coordinates=\"{}\"",
@@ -353,7 +353,7 @@ Result<Hub::ConfigReload> Hub::reload_config(const std::string& actor) {
   const bool gazetteer_changed =
       valid && std::find(changes->settings.begin(), changes->settings.end(), "gazetteer") != changes->settings.end();
   if (gazetteer_changed && !fresh->gazetteer.snapshot.empty()) {
-    auto opened = open_gazetteer(fresh->gazetteer);
+    auto opened = open_gazetteer(fresh->gazetteer, true);
     if (opened) {
       new_gazetteer = std::move(opened).value();
     } else {
@@ -416,8 +416,8 @@ std::string gazetteer_files(const std::string& snapshot) {
 
 }  // namespace
 
-Result<Hub::OpenedGazetteer> Hub::open_gazetteer(const GazetteerConfig& g) {
-  Status ready = g.generate_sample ? ensure_sample_gazetteer(g.snapshot) : Status::success();
+Result<Hub::OpenedGazetteer> Hub::open_gazetteer(const GazetteerConfig& g, bool make_sample) {
+  Status ready = make_sample && g.generate_sample ? ensure_sample_gazetteer(g.snapshot) : Status::success();
   if (!ready) return ready.error();
   // Identified before opening: a file replaced meanwhile differs at the next reload.
   std::string files = gazetteer_files(g.snapshot);
@@ -452,7 +452,7 @@ Result<Hub::GazetteerReload> Hub::reload_gazetteer(const std::string& actor) {
       out = GazetteerReload{false, gazetteer_->handle.info()};
   }
   if (!out && !g.snapshot.empty()) {
-    auto opened = open_gazetteer(g);
+    auto opened = open_gazetteer(g, false);  // files the administrator put there: never remade
     if (opened) {
       out = GazetteerReload{true, opened->handle.info()};
       use_gazetteer(std::move(opened).value());

@@ -187,7 +187,9 @@ class Hub {
   };
   mutable std::mutex gazetteer_mutex_;
   std::optional<OpenedGazetteer> gazetteer_;
-  static Result<OpenedGazetteer> open_gazetteer(const GazetteerConfig& settings);
+  // `make_sample`: build the demo sample first where the settings ask for one (at start,
+  // and for a snapshot path a configuration reload names).
+  static Result<OpenedGazetteer> open_gazetteer(const GazetteerConfig& settings, bool make_sample);
   void use_gazetteer(std::optional<OpenedGazetteer> opened);
   std::atomic<bool> sweeping_{false};
   std::mutex retention_mutex_;  // the sweep's strand and the store's completion thread

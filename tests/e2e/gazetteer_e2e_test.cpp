@@ -6,6 +6,10 @@
 
 #include <boost/json.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 #include "tests/e2e/hub_process.hpp"
 
 using namespace deit;
@@ -76,4 +80,65 @@ TEST(GazetteerEndToEnd, LocationsAreVerifiedEnrichedOrFlaggedNeverRefused) {
   auto near = police->request("GET", "/v1/gazetteer/nearest?lat=" + std::to_string(lat) + "&lon=" + std::to_string(lon));
   ASSERT_EQ(near->status, 200) << near->body;
   EXPECT_FALSE(json::parse(near->body).at("nearest").as_array().empty());
+}
+
+// A new AddressBase update reaches the running hub: `deit-gazetteer update` (here through
+// deitctl) writes the snapshot's delta, an administrator reloads, and the next incident at
+// the new address is verified. A snapshot that does not open is refused and changes nothing.
+TEST(GazetteerEndToEnd, AnUpdateAppliedOfflineIsInUseAfterAReloadWithoutARestart) {
+  HubProcess hub("", "", R"("gazetteer": {"snapshot": "gazetteer/sample.gaz", "generate_sample": true})");
+  auto police = hub.client("hertfordshire-police");
+  const std::string deitctl = std::string(DEIT_BINARY_DIR) + "/hub/deitctl --certs " + hub.certs().string() +
+                              " --hub 127.0.0.1:" + hub.port() + " ";
+  const std::string out = (hub.dir() / "out.txt").string();
+  auto location_of = [&](const std::string& id) {
+    auto r = police->request("POST", "/v1/transfers",
+                             with_location(sample_message(id, "REF-" + id), "1 New Build Way, Watford, WD17 9ZZ"),
+                             "application/xml");
+    EXPECT_TRUE(r.ok() && r->status == 202) << (r.ok() ? r->body : r.error().describe());
+    const std::string transfer = json::value_to<std::string>(json::parse(r->body).at("transfers").as_array()[0].at("id"));
+    return json::parse(police->request("GET", "/v1/transfers/" + transfer)->body).at("location").as_object();
+  };
+  EXPECT_FALSE(location_of("u-1").at("verified").as_bool());
+
+  const std::string cou = (hub.dir() / "cou.csv").string();
+  std::ofstream(cou)
+      << "10,\"TEST\",1945,2026-11-01,2,2026-11-01,00:00:00,1.0,C\n"
+         "15,\"I\",1,30000001,\"NEW BUILD WAY\",\"\",\"WATFORD\",\"WATFORD\",\"ENG\",2026-11-01,,2026-11-01,2026-11-01\n"
+         "21,\"I\",2,99000001,1,2,2026-11-01,,511200.00,196600.00,0,0,1,1945,\"E\",2026-11-01,,2026-11-01,2026-11-01,"
+         "\"D\",\"WD17 9ZZ\",0\n"
+         "24,\"I\",3,99000001,\"1945L1\",\"ENG\",1,2026-11-01,,2026-11-01,2026-11-01,,,,,\"\",1,,,,\"\",30000001,\"1\","
+         "\"\",\"\",\"Y\"\n"
+         "99,0,4,2026-11-01,00:00:00\n";
+  const std::string snapshot = (hub.dir() / "gazetteer" / "sample.gaz").string();
+  ASSERT_EQ(std::system((deitctl + "gazetteer update --snapshot " + snapshot + " " + cou + " > " + out + " 2>&1").c_str()), 0)
+      << read_text(out);
+  EXPECT_FALSE(location_of("u-2").at("verified").as_bool());  // not in use until reloaded
+
+  EXPECT_NE(std::system((deitctl + "--as hertfordshire-police reload gazetteer > " + out + " 2>&1").c_str()), 0);
+  ASSERT_EQ(std::system((deitctl + "--as hub-admin --json reload gazetteer > " + out + " 2>&1").c_str()), 0) << read_text(out);
+  const auto answer = parse_object(read_text(out));
+  EXPECT_EQ(str(answer, "status"), "reloaded") << read_text(out);
+  EXPECT_EQ(answer.at("gazetteer").at("delta_upserts").to_number<int>(), 1) << read_text(out);
+  const auto verified = location_of("u-3");
+  EXPECT_TRUE(verified.at("verified").as_bool()) << json::serialize(verified);
+  EXPECT_EQ(verified.at("uprn").to_number<std::uint64_t>(), 99000001u);
+  const auto health = parse_object(police->request("GET", "/v1/health")->body);
+  EXPECT_EQ(health.at("gazetteer").at("delta_upserts").to_number<int>(), 1);
+
+  // SIGHUP with nothing new swaps nothing; a snapshot replaced by junk is refused.
+  hub.signal(SIGHUP);
+  EXPECT_TRUE(log_shows(hub, "event=gazetteer-reloaded changed=false"));
+  std::ofstream(snapshot + ".new") << "not a snapshot";
+  std::filesystem::rename(snapshot + ".new", snapshot);
+  hub.signal(SIGHUP);
+  EXPECT_TRUE(log_shows(hub, "event=gazetteer-reload-failed"));
+  EXPECT_TRUE(location_of("u-4").at("verified").as_bool());
+
+  auto admin = hub.client("hub-admin");
+  auto audit = admin->request("GET", "/v1/admin/audit?subject=gazetteer");
+  ASSERT_TRUE(audit.ok());
+  EXPECT_NE(audit->body.find("\"action\":\"reload-gazetteer\""), std::string::npos) << audit->body;
+  EXPECT_NE(audit->body.find("\"action\":\"reload-gazetteer-failed\""), std::string::npos) << audit->body;
+  EXPECT_NE(audit->body.find("\"actor\":\"SIGHUP\""), std::string::npos) << audit->body;
 }
