@@ -159,10 +159,10 @@ struct ConfigChanges {
 // interval, TLS file names, limits, mappings directory, ZeroMQ links) are copied from
 // `running` and listed in restart_required. Agencies, administrators, acceptance
 // deadlines, buddy arrangements, sharing rules, delivery retries, retention, the log level
-// and the gazetteer settings change at once. The link service reads ZeroMQ settings at start only: an agency's
-// link_keys are admitted at the next restart (restart_required), and a change to a link
-// the hub opens to an agency (delivery "link", its endpoint, server_key) is an error
-// naming the agency: nothing is reloaded.
+// and the gazetteer settings change at once. The link service reads ZeroMQ settings at
+// start only: an agency's link_keys are admitted at the next restart (restart_required),
+// and a change to a link the hub opens to an agency (delivery "link", its endpoint,
+// server_key) is an error naming the agency: nothing is reloaded.
 Result<ConfigChanges> plan_reload(const Config& running, Config& fresh);
 
 // Parses a configuration document. `base_dir` resolves relative file paths.

@@ -446,9 +446,10 @@ Result<Hub::GazetteerReload> Hub::reload_gazetteer(const std::string& actor) {
   std::lock_guard lock(reload_mutex_);
   const GazetteerConfig& g = config().gazetteer;
   Result<GazetteerReload> out = Error::make("config", "no gazetteer snapshot is configured", "gazetteer.snapshot");
+  const std::string files = gazetteer_files(g.snapshot);
   {
     std::lock_guard held(gazetteer_mutex_);
-    if (gazetteer_ && gazetteer_->settings == g && gazetteer_->files == gazetteer_files(g.snapshot))
+    if (gazetteer_ && gazetteer_->settings == g && gazetteer_->files == files)
       out = GazetteerReload{false, gazetteer_->handle.info()};
   }
   if (!out && !g.snapshot.empty()) {

@@ -2,7 +2,9 @@
 // them from the WebSocket stream, and prints one JSON line: throughput and submit-to-receipt
 // latency (p50/p99/max). With --rate, sends are scheduled (open loop) and latency is taken
 // from each message's scheduled time, so a slow hub cannot hide its queueing. --batch N
-// (default 64) is the stream's `?batch=`: at most N deliveries per frame.
+// (default 64) is the stream's `?batch=`: at most N deliveries per frame. --hub-pid P adds
+// the hub's CPU per transfer and the machine's CPU use over the same window: from the
+// first submit to the last receipt, so the connections' TLS handshakes are not counted.
 // The K senders are coroutines on one thread, not a thread each: the load generator
 // shares the machine's cores with the hub, and 32 threads waking for every submit cost
 // it about twice the CPU per incident.
@@ -17,8 +19,11 @@
 #include <boost/json.hpp>
 #include <openssl/ssl.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -100,6 +105,32 @@ std::vector<std::pair<std::uint64_t, std::string_view>> envelopes(std::string_vi
   return out;
 }
 
+// CPU time so far, in clock ticks: one process (utime + stime of /proc/PID/stat), or the
+// machine's counters (user nice system idle iowait irq softirq steal of /proc/stat).
+std::uint64_t process_ticks(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));  // the name may hold spaces
+  std::string field;
+  std::uint64_t utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) {
+      stime = std::stoull(field);
+      break;
+    }
+  }
+  return utime + stime;
+}
+std::vector<std::uint64_t> machine_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  std::vector<std::uint64_t> ticks(8);
+  for (auto& t : ticks) in >> t;
+  return ticks;
+}
+
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   const std::size_t k = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
@@ -116,6 +147,7 @@ int main(int argc, char** argv) {
   const int k = std::stoi(arg(argc, argv, "--connections", "8"));
   const double rate = std::stod(arg(argc, argv, "--rate", "0"));  // messages/s in total; 0 = as fast as possible
   const std::string batch = arg(argc, argv, "--batch", "64");
+  const std::string hub_pid = arg(argc, argv, "--hub-pid", "");
   const std::string run_id = arg(argc, argv, "--run", std::to_string(std::chrono::system_clock::now().time_since_epoch().count()));
   std::ifstream in(std::string(DEIT_SOURCE_DIR) + "/samples/rtc-injury.xml");
   std::stringstream ss;
@@ -167,6 +199,8 @@ int main(int argc, char** argv) {
   }
   const std::string prefix = "L" + run_id + "-";
   Clock::time_point finished;
+  std::uint64_t hub_ticks_at_start = 0, hub_ticks_at_end = 0;
+  std::vector<std::uint64_t> machine_at_start, machine_at_end;
   auto receiver = [&]() -> net::awaitable<void> {
     beast::flat_buffer buffer;
     std::vector<std::uint64_t> pending;
@@ -199,9 +233,17 @@ int main(int argc, char** argv) {
       }
     }
     finished = Clock::now();
+    if (!hub_pid.empty()) {
+      hub_ticks_at_end = process_ticks(hub_pid);
+      machine_at_end = machine_ticks();
+    }
     // Closing also ends the stream's idle timer, which would otherwise keep io.run() going.
     co_await ws.async_close(websocket::close_code::normal, net::as_tuple(net::use_awaitable));
   };
+  if (!hub_pid.empty()) {
+    hub_ticks_at_start = process_ticks(hub_pid);
+    machine_at_start = machine_ticks();
+  }
   const auto start = Clock::now();
   auto submitted = start;
   int senders_running = k;
@@ -277,6 +319,17 @@ int main(int argc, char** argv) {
       {"latency_ms", {{"p50", percentile(l, 0.50)}, {"p99", percentile(l, 0.99)}, {"max", max}}},
       {"submit_late_ms", {{"p50", percentile(late_ms, 0.50)}, {"p99", percentile(late_ms, 0.99)}}},
       {"submit_answer_ms", {{"p50", percentile(answer_ms, 0.50)}, {"p99", percentile(answer_ms, 0.99)}}}};
+  if (!hub_pid.empty() && received > 0 && !machine_at_end.empty()) {
+    const double us_per_tick = 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    out["hub_cpu_us_per_transfer"] =
+        std::round(static_cast<double>(hub_ticks_at_end - hub_ticks_at_start) * us_per_tick / static_cast<double>(received));
+    std::vector<double> d(8);
+    double total = 0;
+    for (std::size_t i = 0; i < 8; ++i) total += d[i] = static_cast<double>(machine_at_end[i] - machine_at_start[i]);
+    total = std::max(total, 1.0);
+    auto pct = [&](double ticks) { return std::round(1000 * ticks / total) / 10; };
+    out["machine_cpu_pct"] = {{"busy", pct(total - d[3] - d[4])}, {"idle", pct(d[3])}, {"iowait", pct(d[4])}, {"steal", pct(d[7])}};
+  }
   std::cout << boost::json::serialize(out) << std::endl;
   return received == n && errors == 0 ? 0 : 1;
 }

@@ -63,31 +63,16 @@ hub=$!
 trap 'kill $hub 2>/dev/null; wait $hub 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do grep -q "event=listening" "$work/var/deit-hub.log" 2>/dev/null && break; sleep 0.1; done
 load="$BUILD/bench/transfer/deit-load --hub 127.0.0.1:$port --certs $work/var/certs"
-# The hub's CPU time (user + system, all threads) in clock ticks: per transfer it is the
-# steadiest figure an A/B comparison has on a noisy machine.
-hub_ticks() { awk '{print $14 + $15}' "/proc/$hub/stat"; }
-ticks_per_s=$(getconf CLK_TCK)
-# The whole machine's CPU counters (user nice system idle iowait irq softirq steal).
-machine_ticks() { head -1 /proc/stat | cut -d' ' -f3-10; }
-# Runs deit-load and adds to its JSON line the hub's CPU microseconds per transfer and how
-# busy the machine was meanwhile: a run with idle cores was held back by latency (commit
+# Runs deit-load, which adds to its JSON line the hub's CPU microseconds per transfer (user +
+# system, all threads: the steadiest figure an A/B comparison has on a noisy machine) and
+# how busy the machine was, both from the first submit to the last receipt, so the
+# connections' TLS handshakes are left out (until session 18 they were counted: some 10 µs
+# per transfer in the offered run). A run with idle cores was held back by latency (commit
 # syncs, too few connections), not by CPU.
 measure() {
-  local kind=$1 messages=$2 before machine_before line
+  local kind=$1 messages=$2
   shift 2
-  before=$(hub_ticks)
-  machine_before=$(machine_ticks)
-  line=$($load --messages "$messages" "$@")
-  python3 -c 'import json, sys
-d = json.loads(sys.argv[1])
-d["hub_cpu_us_per_transfer"] = round((int(sys.argv[3]) - int(sys.argv[2])) * 1e6 / int(sys.argv[4]) / int(sys.argv[5]))
-ticks = [int(b) - int(a) for a, b in zip(sys.argv[7].split(), sys.argv[8].split())]
-total = sum(ticks) or 1
-d["machine_cpu_pct"] = {"busy": round(100 * (total - ticks[3] - ticks[4]) / total, 1),
-                        "idle": round(100 * ticks[3] / total, 1), "iowait": round(100 * ticks[4] / total, 1),
-                        "steal": round(100 * ticks[7] / total, 1)}
-print(sys.argv[6], json.dumps(d))' "$line" "$before" "$(hub_ticks)" "$ticks_per_s" "$messages" "$kind" \
-    "$machine_before" "$(machine_ticks)"
+  echo "$kind $($load --hub-pid "$hub" --messages "$messages" "$@")"
 }
 results=()
 for i in $(seq 1 "$RUNS"); do
